@@ -1,0 +1,408 @@
+//! Pre- and post-training bias metrics, as smclarify computes them.
+//!
+//! Rows are folded into a mergeable [`BiasState`] (see [`state`]); once all
+//! rows are in, [`section`] types the columns as pandas would, selects the
+//! sensitive group and positive labels as smclarify does ([`column`]), and
+//! computes each requested metric from counts ([`metrics`]). FT, the one
+//! metric that needs rows, gets them from [`flip_test`].
+
+pub mod column;
+pub mod flip_test;
+pub mod metrics;
+pub mod state;
+
+use crate::config::ConfigValue;
+use crate::dataset::value::Value;
+use crate::error::{JobError, Result};
+use column::{DataType, Selection, TypedColumn};
+use metrics::{Counts, Cube, Outcome};
+use serde_json::{json, Map, Value as Json};
+pub use state::{BiasState, Columns};
+
+/// Pre-training metrics in smclarify's registry order.
+pub const PRE_TRAINING_METRICS: &[&str] = &["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"];
+/// Post-training metrics in smclarify's registry order.
+pub const POST_TRAINING_METRICS: &[&str] = &[
+    "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
+];
+
+/// The first docstring line of each smclarify metric, emitted as `description`.
+pub fn description(name: &str) -> &'static str {
+    match name {
+        "CI" => "Class Imbalance (CI)",
+        "DPL" => "Difference in Positive Proportions in Labels (DPL)",
+        "KL" => "Kullback-Liebler Divergence (KL)",
+        "JS" => "Jensen-Shannon Divergence (JS)",
+        "LP" => "L-p Norm (LP)",
+        "TVD" => "Total Variation Distance (TVD)",
+        "KS" => "Kolmogorov-Smirnov Distance (KS)",
+        "CDDL" => "Conditional Demographic Disparity in Labels (CDDL)",
+        "DPPL" => "Difference in Positive Proportions in Predicted Labels (DPPL)",
+        "DI" => "Disparate Impact (DI)",
+        "DCA" => "Difference in Conditional Acceptance (DCA)",
+        "DCR" => "Difference in Conditional Rejection (DCR)",
+        "RD" => "Recall Difference (RD)",
+        "SD" => "Specificity Difference (SD)",
+        "DAR" => "Difference in Acceptance Rates (DAR)",
+        "DRR" => "Difference in Rejection Rates (DRR)",
+        "AD" => "Accuracy Difference (AD)",
+        "CDDPL" => "Conditional Demographic Disparity in Predicted Labels (CDDPL)",
+        "TE" => "Treatment Equality (TE)",
+        "FT" => "Flip Test (FT)",
+        "GE" => "Generalized Entropy (GE)",
+        _ => "",
+    }
+}
+
+fn count_metric(name: &str) -> Option<fn(&Counts) -> Outcome> {
+    Some(match name {
+        "CI" => metrics::ci,
+        "DPL" => metrics::dpl_labels,
+        "KL" => metrics::kl,
+        "JS" => metrics::js,
+        "LP" => metrics::lp,
+        "TVD" => metrics::tvd,
+        "KS" => metrics::ks,
+        "CDDL" => metrics::cddl,
+        "DPPL" => metrics::dppl,
+        "DI" => metrics::di,
+        "DCA" => metrics::dca,
+        "DCR" => metrics::dcr,
+        "RD" => metrics::rd,
+        "SD" => metrics::sd,
+        "DAR" => metrics::dar,
+        "DRR" => metrics::drr,
+        "AD" => metrics::ad,
+        "CDDPL" => metrics::cddpl,
+        "TE" => metrics::te,
+        "GE" => metrics::ge,
+        _ => return None,
+    })
+}
+
+/// Which stage a section is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Labels only.
+    PreTraining,
+    /// Labels and predictions.
+    PostTraining,
+}
+
+/// The metrics to run for a stage, sorted by name as smclarify sorts them.
+pub fn metric_list(stage: Stage, selected: Option<Vec<String>>) -> Vec<&'static str> {
+    let registry = match stage {
+        Stage::PreTraining => PRE_TRAINING_METRICS,
+        Stage::PostTraining => POST_TRAINING_METRICS,
+    };
+    let mut list: Vec<&'static str> = match selected {
+        None => registry.to_vec(),
+        Some(names) => registry
+            .iter()
+            .copied()
+            .filter(|m| names.iter().any(|n| n == m))
+            .collect(),
+    };
+    list.sort_unstable();
+    list
+}
+
+/// What a bias section needs besides the counts.
+pub struct SectionSpec<'a> {
+    /// Pre- or post-training.
+    pub stage: Stage,
+    /// Metrics to compute, sorted.
+    pub metrics: Vec<&'static str>,
+    /// Label column name.
+    pub label_name: &'a str,
+    /// `label_values_or_threshold`.
+    pub label_values: &'a [ConfigValue],
+    /// Facet column names and configured values, in config order.
+    pub facets: Vec<(String, Option<Vec<ConfigValue>>)>,
+    /// Whether a group variable is configured.
+    pub has_group: bool,
+    /// Rows for FT (post-training only).
+    pub flip_test: Option<&'a flip_test::FlipTestRows>,
+}
+
+/// One facet value's selection, as smclarify reports it.
+struct FacetGroup {
+    value_or_threshold: String,
+    selection: std::result::Result<Selection, String>,
+}
+
+/// Builds one `*_training_bias_metrics` section of `analysis.json`.
+pub fn section(state: &BiasState, spec: &SectionSpec) -> Result<Json> {
+    let first = state
+        .facets
+        .first()
+        .ok_or_else(|| JobError::algorithm("bias section without facets"))?;
+    let zero = state
+        .row_zero
+        .as_ref()
+        .ok_or_else(|| JobError::client("Dataset is empty: no rows were read."))?;
+    let label_col = TypedColumn::new(first.joint.iter().map(|(k, n)| (&k[1], *n)), &zero[0]);
+    let label_type = label_col.data_type(Some(spec.label_values));
+    let (label_sel, label_text) = match label_type {
+        DataType::Categorical => {
+            let sel = column::categorical(&label_col, spec.label_values).map_err(label_error)?;
+            (sel, join_values(spec.label_values))
+        }
+        DataType::Continuous => {
+            column::continuous(&label_col, spec.label_values, None).map_err(label_error)?
+        }
+    };
+    let predicted = match spec.stage {
+        Stage::PreTraining => None,
+        Stage::PostTraining => Some(predicted_selection(
+            state, spec, &label_col, label_type, zero,
+        )?),
+    };
+    let mut facets = Map::new();
+    for (k, (name, values)) in spec.facets.iter().enumerate() {
+        let facet = &state.facets[k];
+        let col = TypedColumn::new(
+            facet.joint.iter().map(|(key, n)| (&key[0], *n)),
+            &zero[2 + k],
+        );
+        let groups = facet_groups(facet, &col, values.as_deref()).map_err(|e| {
+            JobError::client(format!(
+                "{e} (facet[{k}] {name:?}). Give a numeric value_or_threshold for this facet."
+            ))
+        })?;
+        let group_values = group_values(state, k, spec.has_group);
+        let mut reports = Vec::new();
+        for g in groups {
+            let metrics = match &g.selection {
+                Ok(sel) => {
+                    let counts = counts(
+                        facet,
+                        &col,
+                        sel,
+                        &label_col,
+                        &label_sel,
+                        predicted.as_ref(),
+                        group_values.as_ref(),
+                    );
+                    let positive = |key: &state::Key| {
+                        predicted
+                            .as_ref()
+                            .is_some_and(|p| p.selection.contains(p.col.value(key)))
+                    };
+                    metric_entries(&spec.metrics, |m| match m {
+                        "FT" => spec.flip_test.map_or_else(
+                            || Err("FlipTest needs the dataset rows".into()),
+                            |rows| rows.flip_test(k, &col, sel, &positive),
+                        ),
+                        _ => count_metric(m).expect("registered metric")(&counts),
+                    })
+                }
+                Err(e) => metric_entries(&spec.metrics, |_| Err(e.clone())),
+            };
+            reports.push(json!({"value_or_threshold": g.value_or_threshold, "metrics": metrics}));
+        }
+        facets
+            .entry(name.clone())
+            .or_insert_with(|| Json::Array(Vec::new()))
+            .as_array_mut()
+            .expect("array")
+            .extend(reports);
+    }
+    Ok(json!({"label": spec.label_name, "facets": facets, "label_value_or_threshold": label_text}))
+}
+
+fn label_error(e: String) -> JobError {
+    JobError::client(format!("{e} (label_values_or_threshold)"))
+}
+
+fn join_values(values: &[ConfigValue]) -> String {
+    values
+        .iter()
+        .map(ConfigValue::py_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The predicted-label column, its selection and the label-dtype cast.
+struct Predicted {
+    col: TypedColumn,
+    selection: Selection,
+}
+
+fn predicted_selection(
+    state: &BiasState,
+    spec: &SectionSpec,
+    label_col: &TypedColumn,
+    label_type: DataType,
+    zero: &[state::Key],
+) -> Result<Predicted> {
+    let first = &state.facets[0];
+    let col = TypedColumn::new(first.joint.iter().map(|(k, n)| (&k[2], *n)), &zero[1]);
+    if col.data_type(Some(spec.label_values)) != label_type {
+        return Err(JobError::client(
+            "Predicted Label Column series datatype is not the same as Label Column series. Make the model's predicted labels the same kind (categories or numbers) as the label column.",
+        ));
+    }
+    let selection = match label_type {
+        DataType::Categorical => {
+            column::categorical(&col, spec.label_values).map_err(label_error)?
+        }
+        DataType::Continuous => {
+            column::continuous(label_col, spec.label_values, column::column_max(&col))
+                .map_err(label_error)?
+                .0
+        }
+    };
+    let any_positive = col
+        .counts
+        .iter()
+        .any(|(v, n)| *n > 0 && selection.contains(v));
+    if !any_positive {
+        let seen: Vec<String> = col.counts.keys().take(10).map(Value::py_str).collect();
+        return Err(JobError::client(format!(
+            "No Label values are present in the predicted Label Column,Positive Predicted Index Series contains all False values. Predicted labels seen: [{}]; positive label values: [{}]. Check predictor.label / probability / probability_threshold.",
+            seen.join(", "),
+            join_values(spec.label_values)
+        )));
+    }
+    Ok(Predicted { col, selection })
+}
+
+fn facet_groups(
+    facet: &state::FacetState,
+    col: &TypedColumn,
+    values: Option<&[ConfigValue]>,
+) -> std::result::Result<Vec<FacetGroup>, String> {
+    let values = values.filter(|v| !v.is_empty());
+    match (col.data_type(values), values) {
+        (DataType::Categorical, Some(v)) => Ok(vec![FacetGroup {
+            value_or_threshold: join_values(v),
+            selection: column::categorical(col, v),
+        }]),
+        (DataType::Categorical, None) => {
+            // One-vs-rest, in order of first appearance (`Series.unique()`).
+            let mut firsts: Vec<(u64, &Value)> = Vec::new();
+            for (key, row) in &facet.first_seen {
+                let v = col.value(key);
+                match firsts.iter_mut().find(|(_, seen)| *seen == v) {
+                    Some(entry) => entry.0 = entry.0.min(*row),
+                    None => firsts.push((*row, v)),
+                }
+            }
+            firsts.sort_by_key(|(row, _)| *row);
+            Ok(firsts
+                .into_iter()
+                .map(|(_, v)| FacetGroup {
+                    value_or_threshold: v.py_str(),
+                    selection: Ok(if v.is_missing() {
+                        Selection::Nothing
+                    } else {
+                        Selection::Values(vec![v.clone()])
+                    }),
+                })
+                .collect())
+        }
+        (DataType::Continuous, v) => {
+            let (sel, text) = column::continuous(col, v.unwrap_or(&[]), None)?;
+            Ok(vec![FacetGroup {
+                value_or_threshold: text,
+                selection: Ok(sel),
+            }])
+        }
+    }
+}
+
+/// The group variable: its typed values, and their `np.unique` order (or
+/// the error numpy raises when it cannot sort them).
+struct Groups {
+    col: TypedColumn,
+    index: std::result::Result<rustc_hash::FxHashMap<Value, usize>, String>,
+}
+
+fn group_values(state: &BiasState, facet: usize, has_group: bool) -> Option<Groups> {
+    if !has_group {
+        return None;
+    }
+    let keys = state.facets[facet].joint.iter().map(|(k, n)| (&k[3], *n));
+    let zero: state::Key = Box::new([b'N']);
+    let col = TypedColumn::new(keys, &zero);
+    let mut values: Vec<Value> = col
+        .counts
+        .keys()
+        .filter(|v| !v.is_missing())
+        .cloned()
+        .collect();
+    let has_missing = col.counts.keys().any(Value::is_missing);
+    let index = if has_missing && values.iter().any(|v| matches!(v, Value::Str(_))) {
+        Err("'<' not supported between instances of 'float' and 'str'".to_string())
+    } else {
+        values.sort();
+        Ok(values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (v, i))
+            .collect())
+    };
+    Some(Groups { col, index })
+}
+
+fn counts(
+    facet: &state::FacetState,
+    col: &TypedColumn,
+    facet_sel: &Selection,
+    label_col: &TypedColumn,
+    label_sel: &Selection,
+    predicted: Option<&Predicted>,
+    groups: Option<&Groups>,
+) -> Counts {
+    let mut all: Cube = Default::default();
+    let sorted = groups.and_then(|g| g.index.as_ref().ok());
+    let mut per_group: Vec<Cube> = vec![Default::default(); sorted.map_or(0, |s| s.len())];
+    for (key, n) in &facet.joint {
+        let d = facet_sel.contains(col.value(&key[0])) as usize;
+        let y = label_sel.contains(label_col.value(&key[1])) as usize;
+        let p = predicted.is_some_and(|p| p.selection.contains(p.col.value(&key[2]))) as usize;
+        all[d][y][p] += n;
+        // Rows whose group is missing match no group (NaN == NaN is false).
+        if let (Some(g), Some(index)) = (groups, sorted) {
+            if let Some(i) = index.get(g.col.value(&key[3])) {
+                per_group[*i][d][y][p] += n;
+            }
+        }
+    }
+    let groups = groups.map(|g| g.index.as_ref().map(|_| per_group).map_err(Clone::clone));
+    Counts { all, groups }
+}
+
+fn metric_entries(names: &[&'static str], mut compute: impl FnMut(&str) -> Outcome) -> Vec<Json> {
+    names
+        .iter()
+        .map(|name| {
+            let mut entry = Map::new();
+            entry.insert("name".into(), Json::from(*name));
+            entry.insert("description".into(), Json::from(description(name)));
+            match compute(name) {
+                Ok(v) => {
+                    entry.insert("value".into(), number(v));
+                }
+                Err(e) => {
+                    entry.insert("value".into(), Json::Null);
+                    entry.insert("error".into(), Json::from(e));
+                }
+            }
+            Json::Object(entry)
+        })
+        .collect()
+}
+
+/// A metric value in Clarify's encoding: ±∞ as the strings `"Infinity"` /
+/// `"-Infinity"`, NaN as `null` (the only valid JSON for it).
+pub fn number(v: f64) -> Json {
+    if v == f64::INFINITY {
+        Json::from("Infinity")
+    } else if v == f64::NEG_INFINITY {
+        Json::from("-Infinity")
+    } else {
+        serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
+    }
+}

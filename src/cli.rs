@@ -1,0 +1,136 @@
+//! Command-line interface: `run`, `demo`, and how errors become exit codes.
+
+use crate::error::JobError;
+use crate::{demo, job, layout};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A fast, drop-in reimplementation of the SageMaker Clarify processing container.
+#[derive(Debug, Parser)]
+#[command(
+    name = "openclarify",
+    version,
+    arg_required_else_help = true,
+    after_help = "Examples:\n  openclarify demo                       # bundled example, results in ./openclarify-demo\n  openclarify run                        # inside a processing container (/opt/ml/processing/...)\n  openclarify run --config analysis_config.json --data data.csv --output out/"
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "OPENCLARIFY_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for CloudWatch and log pipelines).
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Clarify processing job (the container's entrypoint).
+    #[command(
+        after_help = "Example:\n  openclarify run --config analysis_config.json --data german.csv --output out/"
+    )]
+    Run(RunArgs),
+    /// Run the bundled example (German credit) with no setup.
+    #[command(after_help = "Example:\n  openclarify demo --output /tmp/demo")]
+    Demo {
+        /// Where to write the example's inputs and results.
+        #[arg(long, default_value = "openclarify-demo")]
+        output: PathBuf,
+    },
+}
+
+/// Arguments of `run`; each defaults to the processing layout.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The analysis config [default: /opt/ml/processing/input/config/analysis_config.json]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The dataset file or folder [default: /opt/ml/processing/input/data]
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where results go [default: /opt/ml/processing/output]
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Where to write the failure reason [default: /opt/ml/output/message
+    /// when no path above is given]
+    #[arg(long)]
+    pub failure_file: Option<PathBuf>,
+}
+
+impl RunArgs {
+    fn paths(&self) -> job::JobPaths {
+        job::JobPaths {
+            config: self.config.clone().unwrap_or_else(layout::default_config),
+            data: self.data.clone().unwrap_or_else(layout::default_data),
+            output: self.output.clone().unwrap_or_else(layout::default_output),
+        }
+    }
+
+    /// The failure file: explicit, or the platform's when running with the
+    /// layout defaults (a laptop run with explicit paths writes none).
+    fn failure_file(&self) -> Option<PathBuf> {
+        let defaults = self.config.is_none() && self.data.is_none() && self.output.is_none();
+        self.failure_file
+            .clone()
+            .or_else(|| defaults.then(layout::default_failure_file))
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLARIFY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Parses arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Run(args) => {
+            let failure_file = args.failure_file();
+            finish(
+                job::run(&args.paths()).map(|summary| {
+                    tracing::info!(
+                        rows = summary.rows,
+                        seconds = summary.elapsed.as_secs_f64(),
+                        "wrote {}",
+                        summary.analysis.display()
+                    );
+                }),
+                failure_file,
+            )
+        }
+        Command::Demo { output } => finish(demo::run(&output), None),
+    }
+}
+
+fn finish(outcome: Result<(), JobError>, failure_file: Option<PathBuf>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("{e}");
+            if let Some(path) = failure_file {
+                layout::write_failure(&path, &e);
+            }
+            ExitCode::from(1)
+        }
+    }
+}

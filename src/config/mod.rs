@@ -1,0 +1,244 @@
+//! The `analysis_config.json` schema as types.
+//!
+//! Every key the SageMaker Python SDK writes is a field here, including the
+//! ones later stages act on and the ones openclarify does not support yet (so
+//! they fail with a clear sentence, never as "unknown key"). Parsing is strict
+//! like Clarify's: an unknown key or a wrong type fails with the key's JSON
+//! path, and an unknown key also names the closest known one. Enum-like
+//! strings (`dataset_type`, `agg_method`...) are matched case-insensitively.
+
+mod parse;
+mod values;
+
+pub use parse::{load, parse};
+pub use values::{ConfigValue, NameOrIndex};
+
+use serde::Deserialize;
+
+/// The whole analysis configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Schema version; only "1.0" exists.
+    pub version: Option<String>,
+    /// MIME type of the dataset, e.g. `text/csv`.
+    pub dataset_type: String,
+    /// Where the dataset is, overriding the processing input.
+    pub dataset_uri: Option<String>,
+    /// Column names.
+    pub headers: Option<Vec<String>>,
+    /// Ground-truth label column (name, index or JMESPath).
+    pub label: Option<NameOrIndex>,
+    /// Column holding predictions already made.
+    pub predicted_label: Option<NameOrIndex>,
+    /// JMESPath to the features of a JSON / JSON Lines record.
+    pub features: Option<String>,
+    /// Positive label values, or one threshold.
+    pub label_values_or_threshold: Option<Vec<ConfigValue>>,
+    /// Score above which a binary prediction is positive.
+    pub probability_threshold: Option<f64>,
+    /// Sensitive attributes.
+    pub facet: Option<Vec<Facet>>,
+    /// Separate dataset holding the facet columns.
+    pub facet_dataset_uri: Option<String>,
+    /// Column names of the facet dataset.
+    pub facet_headers: Option<Vec<String>>,
+    /// Separate dataset holding predicted labels.
+    pub predicted_label_dataset_uri: Option<String>,
+    /// Column names of the predicted-label dataset.
+    pub predicted_label_headers: Option<Vec<String>>,
+    /// Columns never sent to the model.
+    pub excluded_columns: Option<Vec<NameOrIndex>>,
+    /// Identifier column joining side datasets and local SHAP rows.
+    pub joinsource_name_or_index: Option<NameOrIndex>,
+    /// Column defining subgroups for CDDL / CDDPL.
+    pub group_variable: Option<NameOrIndex>,
+    /// Per-segment metrics (not supported yet).
+    pub segment_config: Option<serde_json::Value>,
+    /// Time-series layout (not supported yet).
+    pub time_series_data_config: Option<serde_json::Value>,
+    /// The analyses to run.
+    pub methods: Methods,
+    /// How to reach the model.
+    pub predictor: Option<Predictor>,
+}
+
+/// One sensitive attribute.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facet {
+    /// The facet column.
+    pub name_or_index: NameOrIndex,
+    /// Sensitive values, or one threshold; absent means one-vs-rest.
+    pub value_or_threshold: Option<Vec<ConfigValue>>,
+}
+
+/// `methods`: which analyses run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Methods {
+    /// Bias metrics of the data alone.
+    pub pre_training_bias: Option<BiasMethods>,
+    /// Bias metrics of the model's predictions.
+    pub post_training_bias: Option<BiasMethods>,
+    /// Kernel SHAP explanations.
+    pub shap: Option<ShapConfig>,
+    /// Partial dependence plots.
+    pub pdp: Option<PdpConfig>,
+    /// Report files.
+    pub report: Option<ReportConfig>,
+    /// Time-series explanations (not supported yet).
+    pub asymmetric_shapley_value: Option<serde_json::Value>,
+}
+
+/// `methods.pre_training_bias` / `methods.post_training_bias`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BiasMethods {
+    /// `"all"` or a list of metric names.
+    pub methods: MetricNames,
+}
+
+/// A metric selection: `"all"` or names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MetricNames {
+    /// One string: `"all"` (or a single name).
+    One(String),
+    /// A list of names (`["all"]` means all).
+    List(Vec<String>),
+}
+
+impl MetricNames {
+    /// The requested names, or `None` for all of them.
+    pub fn selected(&self) -> Option<Vec<String>> {
+        let names: Vec<String> = match self {
+            MetricNames::One(s) => vec![s.clone()],
+            MetricNames::List(v) => v.clone(),
+        };
+        if names.iter().any(|n| n.eq_ignore_ascii_case("all")) {
+            None
+        } else {
+            Some(names)
+        }
+    }
+}
+
+/// `methods.shap`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapConfig {
+    /// Baseline rows inline, or a file path / URI.
+    pub baseline: Option<serde_json::Value>,
+    /// Size of the computed baseline when none is given.
+    pub num_clusters: Option<u32>,
+    /// Coalitions sampled per record.
+    pub num_samples: Option<u32>,
+    /// `mean_abs`, `median` or `mean_sq`.
+    pub agg_method: Option<String>,
+    /// Explain log-odds instead of probabilities.
+    pub use_logit: Option<bool>,
+    /// Write `explanations_shap/out.csv`.
+    pub save_local_shap_values: Option<bool>,
+    /// Random seed for reproducible runs.
+    pub seed: Option<u64>,
+    /// Text features (not supported yet).
+    pub text_config: Option<serde_json::Value>,
+    /// Image features (not supported yet).
+    pub image_config: Option<serde_json::Value>,
+    /// Only these features are explained.
+    pub features_to_explain: Option<Vec<NameOrIndex>>,
+}
+
+/// `methods.pdp`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdpConfig {
+    /// Buckets for numerical features.
+    pub grid_resolution: Option<u32>,
+    /// Features to plot.
+    pub features: Option<Vec<NameOrIndex>>,
+    /// Without `features`: this many top features by SHAP.
+    pub top_k_features: Option<u32>,
+}
+
+/// `methods.report`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Base file name of the report files.
+    pub name: String,
+    /// Title shown in the report.
+    pub title: Option<String>,
+}
+
+/// `predictor`: the model endpoint and how to talk to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predictor {
+    /// An existing SageMaker endpoint.
+    pub endpoint_name: Option<String>,
+    /// openclarify's extension: a plain HTTP model server.
+    pub endpoint_url: Option<String>,
+    /// A model to deploy as a shadow endpoint.
+    pub model_name: Option<String>,
+    /// Prefix of the shadow endpoint's name.
+    pub endpoint_name_prefix: Option<String>,
+    /// Shadow endpoint instance type.
+    pub instance_type: Option<String>,
+    /// Shadow endpoint instance count.
+    pub initial_instance_count: Option<u32>,
+    /// Elastic Inference accelerator (deprecated by AWS).
+    pub accelerator_type: Option<String>,
+    /// Model of a multi-model endpoint.
+    pub target_model: Option<String>,
+    /// Opaque value passed to the model.
+    pub custom_attributes: Option<String>,
+    /// MIME type of request bodies.
+    pub content_type: Option<String>,
+    /// MIME type of responses.
+    pub accept_type: Option<String>,
+    /// Request template (string, or object for time series).
+    pub content_template: Option<serde_json::Value>,
+    /// Per-record template for `application/json`.
+    pub record_template: Option<String>,
+    /// Where the predicted label is in a response.
+    pub label: Option<NameOrIndex>,
+    /// Where the score(s) are in a response.
+    pub probability: Option<NameOrIndex>,
+    /// Class names in score order.
+    pub label_headers: Option<Vec<ConfigValue>>,
+    /// Time-series forecast locator (not supported yet).
+    pub time_series_predictor_config: Option<serde_json::Value>,
+}
+
+/// The dataset formats openclarify reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetType {
+    /// `text/csv`.
+    Csv,
+    /// `application/jsonlines`.
+    JsonLines,
+    /// `application/json`.
+    Json,
+    /// `application/x-parquet`.
+    Parquet,
+}
+
+impl AnalysisConfig {
+    /// The dataset format (validated at load time).
+    pub fn dataset_format(&self) -> DatasetType {
+        match self.dataset_type.as_str() {
+            "application/jsonlines" => DatasetType::JsonLines,
+            "application/json" => DatasetType::Json,
+            "application/x-parquet" => DatasetType::Parquet,
+            _ => DatasetType::Csv,
+        }
+    }
+
+    /// True when the config asks for post-training bias or explanations,
+    /// which need predictions.
+    pub fn needs_predictions(&self) -> bool {
+        self.methods.post_training_bias.is_some()
+    }
+}

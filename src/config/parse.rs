@@ -1,0 +1,395 @@
+//! Reading and validating `analysis_config.json`.
+
+use super::AnalysisConfig;
+use crate::error::{JobError, Result};
+use std::path::Path;
+
+const SCHEMA_ERROR: &str = "Analysis configuration schema validation error";
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<AnalysisConfig> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            JobError::client(format!(
+                "Analysis configuration file not found at {}. Mount the config folder there or pass --config FILE.",
+                path.display()
+            ))
+        } else {
+            JobError::client(format!("Cannot read the analysis configuration {}: {e}", path.display()))
+        }
+    })?;
+    parse(&bytes)
+}
+
+/// Parses and validates config JSON.
+pub fn parse(bytes: &[u8]) -> Result<AnalysisConfig> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        JobError::client(format!(
+            "Unable to load analysis configuration as JSON. {e}. Check the file with a JSON validator."
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(JobError::client(format!(
+            "{SCHEMA_ERROR}: the configuration must be a JSON object, found {}.",
+            json_kind(&value)
+        )));
+    }
+    let mut config: AnalysisConfig =
+        serde_path_to_error::deserialize(value).map_err(|e| schema_error(&e))?;
+    normalise(&mut config);
+    validate(&config)?;
+    Ok(config)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Turns a serde error into `<path>: <what>`, naming the closest known key
+/// for an unknown one.
+fn schema_error(e: &serde_path_to_error::Error<serde_json::Error>) -> JobError {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    let inner = inner
+        .split(" at line ")
+        .next()
+        .unwrap_or(&inner)
+        .to_string();
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let key_path = if path == "." {
+            field.to_string()
+        } else {
+            path.clone()
+        };
+        let hint = closest(field, &known)
+            .map(|k| format!("; did you mean \"{k}\"?"))
+            .unwrap_or_else(|| format!("; known keys here: {}", known.join(", ")));
+        return JobError::client(format!("{SCHEMA_ERROR}: {key_path}: unknown key{hint}"));
+    }
+    if let Some(field) = inner.strip_prefix("missing field `") {
+        let field = field.trim_end_matches('`');
+        let key_path = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return JobError::client(format!(
+            "{SCHEMA_ERROR}: {key_path}: required key is missing."
+        ));
+    }
+    let inner = inner.replace(
+        "data did not match any variant of untagged enum MetricNames",
+        "expected \"all\" or a list of metric names",
+    );
+    JobError::client(format!("{SCHEMA_ERROR}: {path}: {inner}."))
+}
+
+/// The known key nearest to `field` by edit distance, if any is close.
+fn closest<'a>(field: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&field.to_lowercase(), k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Lower-cases the enum-like strings, as the SDK's schema does.
+fn normalise(c: &mut AnalysisConfig) {
+    c.dataset_type = c.dataset_type.trim().to_ascii_lowercase();
+    if let Some(shap) = c.methods.shap.as_mut() {
+        if let Some(a) = shap.agg_method.as_mut() {
+            *a = a.to_ascii_lowercase();
+        }
+    }
+    if let Some(p) = c.predictor.as_mut() {
+        for t in [&mut p.content_type, &mut p.accept_type]
+            .into_iter()
+            .flatten()
+        {
+            *t = t.trim().to_ascii_lowercase();
+        }
+    }
+}
+
+fn schema(path: &str, detail: impl std::fmt::Display) -> JobError {
+    JobError::client(format!("{SCHEMA_ERROR}: {path}: {detail}"))
+}
+
+fn unsupported(path: &str, what: &str) -> JobError {
+    JobError::client(format!(
+        "{path}: {what} is not supported yet by openclarify. Remove the key to run the other analyses."
+    ))
+}
+
+/// Rules that span several keys (contract §2.11 combination rules).
+fn validate(c: &AnalysisConfig) -> Result<()> {
+    if let Some(v) = &c.version {
+        if v != "1.0" {
+            return Err(schema(
+                ".version",
+                format!("only \"1.0\" is supported, found {v:?}."),
+            ));
+        }
+    }
+    match c.dataset_type.as_str() {
+        "text/csv" | "application/jsonlines" | "application/json" | "application/x-parquet" => {}
+        "application/x-image" => return Err(unsupported("dataset_type", "application/x-image (computer vision)")),
+        "application/sagemakercapturejson" => {
+            return Err(unsupported("dataset_type", "application/sagemakercapturejson (Model Monitor)"))
+        }
+        other => {
+            return Err(schema(
+                "dataset_type",
+                format!(
+                    "unknown dataset type {other:?}; use one of text/csv, application/jsonlines, application/json, application/x-parquet."
+                ),
+            ))
+        }
+    }
+    if c.segment_config.is_some() {
+        return Err(unsupported("segment_config", "segment_config"));
+    }
+    if c.time_series_data_config.is_some() {
+        return Err(unsupported("time_series_data_config", "time series data"));
+    }
+    if c.methods.asymmetric_shapley_value.is_some() {
+        return Err(unsupported(
+            "methods.asymmetric_shapley_value",
+            "asymmetric_shapley_value (time series)",
+        ));
+    }
+    if let Some(shap) = &c.methods.shap {
+        if shap.text_config.is_some() {
+            return Err(unsupported(
+                "methods.shap.text_config",
+                "text explainability",
+            ));
+        }
+        if shap.image_config.is_some() {
+            return Err(unsupported(
+                "methods.shap.image_config",
+                "image explainability",
+            ));
+        }
+        if shap.baseline.is_some() && shap.num_clusters.is_some() {
+            return Err(JobError::client(
+                "Baseline and num_clusters cannot be provided together. Please specify one of the two. (methods.shap)",
+            ));
+        }
+        if let Some(a) = &shap.agg_method {
+            if !["mean_abs", "median", "mean_sq"].contains(&a.as_str()) {
+                return Err(schema(
+                    "methods.shap.agg_method",
+                    format!("{a:?} is not one of mean_abs, median, mean_sq."),
+                ));
+            }
+        }
+    }
+    let m = &c.methods;
+    if m.pre_training_bias.is_none()
+        && m.post_training_bias.is_none()
+        && m.shap.is_none()
+        && m.pdp.is_none()
+    {
+        return Err(JobError::client(
+            "analysis_config must have at least one working method: One of the pre_training_bias, post_training_bias, shap, pdp, asymmetric_shapley_value. (methods)",
+        ));
+    }
+    for (key, block, registry) in [
+        (
+            "methods.pre_training_bias.methods",
+            &m.pre_training_bias,
+            crate::bias::PRE_TRAINING_METRICS,
+        ),
+        (
+            "methods.post_training_bias.methods",
+            &m.post_training_bias,
+            crate::bias::POST_TRAINING_METRICS,
+        ),
+    ] {
+        if let Some(names) = block.as_ref().and_then(|b| b.methods.selected()) {
+            if let Some(bad) = names.iter().find(|n| !registry.contains(&n.as_str())) {
+                return Err(JobError::client(format!(
+                    "Invalid metric_name: metrics should be one of the registered metrics{registry:?} ({key}: {bad:?})"
+                )));
+            }
+        }
+    }
+    if m.pre_training_bias.is_some() || m.post_training_bias.is_some() {
+        let facets_missing = c.facet.as_ref().is_none_or(|f| f.is_empty());
+        if c.label.is_none() || c.label_values_or_threshold.is_none() || facets_missing {
+            return Err(JobError::client(
+                "Label, label_values_or_threshold and facet are required for bias analysis. Add the missing keys at the top level of the config.",
+            ));
+        }
+        if c.label_values_or_threshold
+            .as_ref()
+            .is_some_and(|v| v.is_empty())
+        {
+            return Err(JobError::client(
+                "Positive label values or thresholds are empty for Label column (label_values_or_threshold).",
+            ));
+        }
+    }
+    let csv_only = [
+        ("facet_dataset_uri", c.facet_dataset_uri.is_some()),
+        ("facet_headers", c.facet_headers.is_some()),
+        (
+            "predicted_label_dataset_uri",
+            c.predicted_label_dataset_uri.is_some(),
+        ),
+        (
+            "predicted_label_headers",
+            c.predicted_label_headers.is_some(),
+        ),
+    ];
+    if c.dataset_type != "text/csv" {
+        if let Some((key, _)) = csv_only.iter().find(|(_, set)| *set) {
+            return Err(schema(key, "is only supported with dataset_type text/csv."));
+        }
+    }
+    if c.dataset_type == "application/json" && c.features.is_none() {
+        return Err(schema(
+            "features",
+            "is required for dataset_type application/json (a JMESPath to the feature matrix).",
+        ));
+    }
+    if m.post_training_bias.is_some()
+        && c.predictor.is_none()
+        && c.predicted_label.is_none()
+        && c.predicted_label_dataset_uri.is_none()
+    {
+        return Err(JobError::client(
+            "model_config must be provided when predicted_label_dataset_uri or predicted_label are not provided in data_config. Add a \"predictor\" section or a predicted_label column.",
+        ));
+    }
+    if (m.shap.is_some() || m.pdp.is_some()) && c.predictor.is_none() {
+        return Err(JobError::client(
+            "model_config must be provided when explainability methods are selected. Add a \"predictor\" section.",
+        ));
+    }
+    if let Some(pdp) = &m.pdp {
+        if pdp.features.is_none() && m.shap.is_none() {
+            return Err(JobError::client(
+                "PDP features must be provided when ShapConfig is not provided (methods.pdp.features).",
+            ));
+        }
+    }
+    if let Some(p) = &c.predictor {
+        if p.endpoint_name.is_some() && p.endpoint_name_prefix.is_some() {
+            return Err(schema(
+                "predictor.endpoint_name_prefix",
+                "is not allowed together with endpoint_name.",
+            ));
+        }
+        if p.time_series_predictor_config.is_some() {
+            return Err(unsupported(
+                "predictor.time_series_predictor_config",
+                "time series prediction",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    fn err(json: &str) -> String {
+        parse(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    const BASE: &str = r#""dataset_type":"text/csv","label":"y","label_values_or_threshold":[1],"facet":[{"name_or_index":"f"}]"#;
+
+    #[test]
+    fn unknown_key_names_path_and_closest_key() {
+        let e = err(&format!(
+            r#"{{{BASE},"methods":{{"pre_training_bias":{{"method":"all"}}}}}}"#
+        ));
+        assert_eq!(
+            e,
+            "ClientError: Analysis configuration schema validation error: methods.pre_training_bias.method: unknown key; did you mean \"methods\"?"
+        );
+        let e = err(&format!(
+            r#"{{{BASE},"methods":{{"pre_training_bias":{{"methods":"all"}}}},"lable":"y"}}"#
+        ));
+        assert!(
+            e.contains(": lable: unknown key; did you mean \"label\"?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_path() {
+        let e = err(&format!(
+            r#"{{{BASE},"probability_threshold":"high","methods":{{"pre_training_bias":{{"methods":"all"}}}}}}"#
+        ));
+        assert!(
+            e.contains("probability_threshold: invalid type: string \"high\", expected f64"),
+            "{e}"
+        );
+        let e = err(r#"{"dataset_type":"text/csv","label":true,"methods":{}}"#);
+        assert!(
+            e.contains("label: invalid type: boolean `true`, expected a column name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_json_and_enum_values() {
+        assert!(err("{").starts_with("ClientError: Unable to load analysis configuration as JSON."));
+        let e = err(&format!(
+            r#"{{{BASE},"methods":{{"pre_training_bias":{{"methods":["CI","XX"]}}}}}}"#
+        ));
+        assert!(
+            e.contains(
+                "Invalid metric_name: metrics should be one of the registered metrics[\"CI\""
+            ),
+            "{e}"
+        );
+        let e =
+            err(r#"{"dataset_type":"text/tsv","methods":{"pre_training_bias":{"methods":"all"}}}"#);
+        assert!(
+            e.contains("dataset_type: unknown dataset type \"text/tsv\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn enums_are_case_insensitive_and_unsupported_keys_are_named() {
+        let upper = BASE.replace("text/csv", "TEXT/CSV");
+        let ok = parse(
+            format!(r#"{{{upper},"methods":{{"pre_training_bias":{{"methods":"all"}}}}}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(ok.dataset_type, "text/csv");
+        let e = err(&format!(
+            r#"{{{BASE},"segment_config":[],"methods":{{"pre_training_bias":{{"methods":"all"}}}}}}"#
+        ));
+        assert!(
+            e.contains("segment_config: segment_config is not supported yet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_method_is_an_error() {
+        let e = err(&format!(
+            r#"{{{BASE},"methods":{{"report":{{"name":"report"}}}}}}"#
+        ));
+        assert!(e.contains("at least one working method"), "{e}");
+    }
+}

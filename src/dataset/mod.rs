@@ -1,0 +1,291 @@
+//! Reading the dataset as the config describes it.
+//!
+//! [`Dataset::open`] resolves which column is the label, the facets, the
+//! group variable, the predicted label and the features (by name, index or
+//! JMESPath), then [`Dataset::chunks`] streams the rows in chunks of a few
+//! thousand, each row as raw cells ([`value::CellRef`]). Nothing here knows
+//! what the rows are used for.
+
+mod csv_reader;
+pub mod files;
+mod json_reader;
+#[cfg(feature = "parquet")]
+mod parquet_reader;
+mod side;
+pub mod value;
+
+use crate::config::{AnalysisConfig, DatasetType, NameOrIndex};
+use crate::error::{JobError, Result};
+use std::path::{Path, PathBuf};
+use value::{Cell, CellRef};
+
+/// Rows per chunk: large enough to amortise per-chunk work, small enough
+/// that a handful of chunks in flight stay in the low megabytes.
+pub const CHUNK_ROWS: usize = 8192;
+
+/// Which column plays which role, as indices into a row's cells.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// Names of all columns, in row order.
+    pub headers: Vec<String>,
+    /// The ground-truth label column.
+    pub label: Option<usize>,
+    /// A column of predictions already made.
+    pub predicted_label: Option<usize>,
+    /// One column per configured facet, in config order.
+    pub facets: Vec<usize>,
+    /// The group variable for CDDL / CDDPL.
+    pub group: Option<usize>,
+    /// The join/identifier column.
+    pub joinsource: Option<usize>,
+    /// The columns sent to the model, in dataset order.
+    pub features: Vec<usize>,
+}
+
+/// Rows of one chunk, in the representation their reader produced.
+#[derive(Debug)]
+enum Rows {
+    /// CSV records: every cell is untyped text.
+    Csv(Vec<csv::ByteRecord>),
+    /// Typed cells from JSON, JSON Lines or Parquet.
+    Cells(Vec<Vec<Cell>>),
+}
+
+/// A run of consecutive rows.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Index of the first row in the whole dataset (zero-based).
+    pub first_row: u64,
+    rows: Rows,
+}
+
+impl Chunk {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            Rows::Csv(r) => r.len(),
+            Rows::Cells(r) => r.len(),
+        }
+    }
+
+    /// True when the chunk has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell at `row` (within the chunk) and column `col`.
+    pub fn cell(&self, row: usize, col: usize) -> CellRef<'_> {
+        match &self.rows {
+            Rows::Csv(r) => match r[row].get(col) {
+                Some(t) => CellRef::Text(t),
+                None => CellRef::Missing,
+            },
+            Rows::Cells(r) => r[row].get(col).map_or(CellRef::Missing, Cell::as_ref),
+        }
+    }
+}
+
+/// A dataset ready to be streamed.
+pub struct Dataset {
+    /// Column roles.
+    pub schema: Schema,
+    files: Vec<PathBuf>,
+    format: Format,
+    side: Option<side::SideColumns>,
+}
+
+enum Format {
+    Csv(csv_reader::CsvLayout),
+    JsonLines(json_reader::JsonLayout),
+    Json(json_reader::JsonLayout),
+    #[cfg(feature = "parquet")]
+    Parquet,
+}
+
+impl Dataset {
+    /// Finds the files under `data` and resolves the columns named in the
+    /// config. `input_root` anchors relative side-dataset paths.
+    pub fn open(config: &AnalysisConfig, data: &Path, input_root: &Path) -> Result<Dataset> {
+        let data_path = match &config.dataset_uri {
+            Some(uri) => files::resolve_uri("dataset_uri", uri, input_root)?,
+            None => data.to_path_buf(),
+        };
+        let files = files::list(&data_path)?;
+        let (headers, format) = match config.dataset_format() {
+            DatasetType::Csv => {
+                let (headers, layout) = csv_reader::detect_layout(config, &files)?;
+                (headers, Format::Csv(layout))
+            }
+            DatasetType::JsonLines => {
+                let layout = json_reader::JsonLayout::new(config, &files, true)?;
+                (layout.headers.clone(), Format::JsonLines(layout))
+            }
+            DatasetType::Json => {
+                let layout = json_reader::JsonLayout::new(config, &files, false)?;
+                (layout.headers.clone(), Format::Json(layout))
+            }
+            DatasetType::Parquet => parquet_headers(&files)?,
+        };
+        let main_columns = headers.len();
+        let side = side::SideColumns::load(config, input_root, &headers)?;
+        let mut all_headers = headers;
+        if let Some(s) = &side {
+            all_headers.extend(s.headers.iter().cloned());
+        }
+        let schema = resolve(config, all_headers, main_columns, side.as_ref())?;
+        Ok(Dataset {
+            schema,
+            files,
+            format,
+            side,
+        })
+    }
+
+    /// Streams every row, in file order then line order, in chunks.
+    pub fn chunks(&self) -> Result<Box<dyn Iterator<Item = Result<Chunk>> + Send + '_>> {
+        let inner: Box<dyn Iterator<Item = Result<Chunk>> + Send + '_> = match &self.format {
+            Format::Csv(layout) => Box::new(csv_reader::chunks(layout, &self.files)),
+            Format::JsonLines(layout) => Box::new(json_reader::lines_chunks(layout, &self.files)),
+            Format::Json(layout) => Box::new(json_reader::document_chunks(layout, &self.files)),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Box::new(parquet_reader::chunks(
+                &self.files,
+                self.schema.headers.len(),
+            )),
+        };
+        Ok(match &self.side {
+            None => inner,
+            Some(side) => Box::new(side.join(inner)),
+        })
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn parquet_headers(files: &[PathBuf]) -> Result<(Vec<String>, Format)> {
+    Ok((parquet_reader::headers(&files[0])?, Format::Parquet))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_headers(_: &[PathBuf]) -> Result<(Vec<String>, Format)> {
+    Err(JobError::client(
+        "dataset_type application/x-parquet needs a build with the `parquet` feature (on by default).",
+    ))
+}
+
+/// Finds a column by name or index. `key` is the config path for messages.
+fn find_column(
+    headers: &[String],
+    wanted: &NameOrIndex,
+    key: &str,
+    not_found: &str,
+) -> Result<usize> {
+    match wanted {
+        NameOrIndex::Index(i) if *i < headers.len() => Ok(*i),
+        NameOrIndex::Index(i) => Err(JobError::client(format!(
+            "{not_found} {key}: column index {i} is out of range; the dataset has {} columns (0..{}).",
+            headers.len(),
+            headers.len().saturating_sub(1)
+        ))),
+        NameOrIndex::Name(n) => headers.iter().position(|h| h == n).ok_or_else(|| {
+            let shown: Vec<&str> = headers.iter().take(20).map(String::as_str).collect();
+            JobError::client(format!(
+                "{not_found} {key}: no column named {n:?}; the columns are {}{}.",
+                shown.join(", "),
+                if headers.len() > 20 { ", ..." } else { "" }
+            ))
+        }),
+    }
+}
+
+fn resolve(
+    config: &AnalysisConfig,
+    headers: Vec<String>,
+    main_columns: usize,
+    side: Option<&side::SideColumns>,
+) -> Result<Schema> {
+    let find = |w: &NameOrIndex, key: &str, msg: &str| find_column(&headers, w, key, msg);
+    let label = config
+        .label
+        .as_ref()
+        .map(|l| find(l, "label", "Headers must contain label."))
+        .transpose()?;
+    let predicted_label = match (
+        &config.predicted_label,
+        side.and_then(|s| s.predicted_label),
+    ) {
+        (_, Some(col)) => Some(col),
+        (Some(p), None) => Some(find(
+            p,
+            "predicted_label",
+            "Predicted label column not found.",
+        )?),
+        (None, None) => None,
+    };
+    let mut facets = Vec::new();
+    for (i, facet) in config.facet.iter().flatten().enumerate() {
+        let key = format!("facet[{i}].name_or_index");
+        let col = match (side.and_then(|s| s.facet_offset), &facet.name_or_index) {
+            // With a facet dataset, facet indices count in that dataset.
+            (Some(offset), NameOrIndex::Index(k)) => {
+                let shifted = NameOrIndex::Index(offset + k);
+                find(&shifted, &key, "Unable to locate the facet.")?
+            }
+            (_, name) => find(name, &key, "Unable to locate the facet.")?,
+        };
+        facets.push(col);
+    }
+    let group = config
+        .group_variable
+        .as_ref()
+        .map(|g| find(g, "group_variable", "Group variable not found."))
+        .transpose()?;
+    let joinsource = config
+        .joinsource_name_or_index
+        .as_ref()
+        .map(|j| {
+            find(
+                j,
+                "joinsource_name_or_index",
+                "Join source column not found.",
+            )
+        })
+        .transpose()?;
+    let mut excluded = Vec::new();
+    for (i, e) in config.excluded_columns.iter().flatten().enumerate() {
+        excluded.push(find(
+            e,
+            &format!("excluded_columns[{i}]"),
+            "Excluded column not found.",
+        )?);
+    }
+    let features = (0..main_columns)
+        .filter(|c| {
+            Some(*c) != label
+                && Some(*c) != predicted_label
+                && Some(*c) != joinsource
+                && !excluded.contains(c)
+        })
+        .collect();
+    Ok(Schema {
+        headers,
+        label,
+        predicted_label,
+        facets,
+        group,
+        joinsource,
+        features,
+    })
+}
+
+/// Builds a CSV chunk from literal rows, for tests of the stages that fold chunks.
+#[cfg(test)]
+pub fn test_chunk(rows: &[Vec<&str>], first_row: u64) -> Chunk {
+    Chunk {
+        first_row,
+        rows: Rows::Csv(
+            rows.iter()
+                .map(|r| csv::ByteRecord::from(r.clone()))
+                .collect(),
+        ),
+    }
+}

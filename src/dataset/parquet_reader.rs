@@ -1,0 +1,104 @@
+//! Parquet datasets, read row by row with the `parquet` crate's record API
+//! (no Arrow needed: the job only ever looks at a few cells of each row).
+
+use super::value::Cell;
+use super::{Chunk, Rows, CHUNK_ROWS};
+use crate::error::{JobError, Result};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+fn open(path: &Path) -> Result<SerializedFileReader<File>> {
+    let file = File::open(path)
+        .map_err(|e| JobError::client(format!("Cannot open {}: {e}", path.display())))?;
+    SerializedFileReader::new(file).map_err(|e| {
+        JobError::client(format!(
+            "{} is not a readable Parquet file: {e}. Is it truncated?",
+            path.display()
+        ))
+    })
+}
+
+/// Column names of a Parquet file.
+pub fn headers(path: &Path) -> Result<Vec<String>> {
+    let reader = open(path)?;
+    let schema = reader.metadata().file_metadata().schema_descr();
+    Ok(schema
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect())
+}
+
+fn to_cell(field: &Field) -> Cell {
+    match field {
+        Field::Null => Cell::Missing,
+        Field::Bool(b) => Cell::Bool(*b),
+        Field::Byte(v) => Cell::Int(*v as i64),
+        Field::Short(v) => Cell::Int(*v as i64),
+        Field::Int(v) => Cell::Int(*v as i64),
+        Field::Long(v) => Cell::Int(*v),
+        Field::UByte(v) => Cell::Int(*v as i64),
+        Field::UShort(v) => Cell::Int(*v as i64),
+        Field::UInt(v) => Cell::Int(*v as i64),
+        Field::ULong(v) => Cell::Int(*v as i64),
+        Field::Float16(v) => Cell::Float(f64::from(*v)),
+        Field::Float(v) => Cell::Float(*v as f64),
+        Field::Double(v) => Cell::Float(*v),
+        Field::Str(s) => Cell::Str(s.as_str().into()),
+        other => Cell::Str(other.to_string().into()),
+    }
+}
+
+/// Streams all rows of all files in chunks.
+pub fn chunks(paths: &[PathBuf], width: usize) -> impl Iterator<Item = Result<Chunk>> + Send + '_ {
+    let mut next_row = 0u64;
+    paths.iter().flat_map(move |path| {
+        let rows = read_file(path, width);
+        let mut out = Vec::new();
+        match rows {
+            Err(e) => out.push(Err(e)),
+            Ok(rows) => {
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let batch: Vec<Vec<Cell>> = rows.by_ref().take(CHUNK_ROWS).collect();
+                    let chunk = Chunk {
+                        first_row: next_row,
+                        rows: Rows::Cells(batch),
+                    };
+                    next_row += chunk.len() as u64;
+                    out.push(Ok(chunk));
+                }
+            }
+        }
+        out
+    })
+}
+
+fn read_file(path: &Path, width: usize) -> Result<Vec<Vec<Cell>>> {
+    let reader = open(path)?;
+    let iter = reader.get_row_iter(None).map_err(|e| {
+        JobError::client(format!("{}: cannot read Parquet rows: {e}", path.display()))
+    })?;
+    let mut rows = Vec::new();
+    for (i, row) in iter.enumerate() {
+        let row = row.map_err(|e| {
+            JobError::client(format!(
+                "{}: row {i}: {e}. Is the file truncated?",
+                path.display()
+            ))
+        })?;
+        let cells: Vec<Cell> = row.get_column_iter().map(|(_, f)| to_cell(f)).collect();
+        if cells.len() != width {
+            return Err(JobError::client(format!(
+                "{}: has {} columns but the first file has {width}. All Parquet files need the same columns.",
+                path.display(),
+                cells.len()
+            )));
+        }
+        rows.push(cells);
+    }
+    Ok(rows)
+}

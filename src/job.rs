@@ -1,0 +1,253 @@
+//! One processing job: config → dataset → analyses → `analysis.json`.
+//!
+//! This module only wires the stages together. Every analysis is a fold
+//! over the dataset's chunks into a mergeable state; rayon folds chunks on
+//! all cores while the reader streams the next ones.
+
+use crate::bias::{self, flip_test::FlipTestRows, BiasState, Columns, SectionSpec, Stage};
+use crate::config::{self, AnalysisConfig};
+use crate::dataset::{Chunk, Dataset, Schema};
+use crate::error::{JobError, Result};
+use crate::output::Analysis;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where a job reads and writes.
+#[derive(Debug, Clone)]
+pub struct JobPaths {
+    /// `analysis_config.json`.
+    pub config: PathBuf,
+    /// The dataset file or folder.
+    pub data: PathBuf,
+    /// The output folder.
+    pub output: PathBuf,
+}
+
+/// What a finished job reports.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Rows read.
+    pub rows: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The `analysis.json` written.
+    pub analysis: PathBuf,
+}
+
+/// Runs the job described by the config at `paths.config`.
+pub fn run(paths: &JobPaths) -> Result<Summary> {
+    let started = Instant::now();
+    let config = config::load(&paths.config)?;
+    let dataset = Dataset::open(
+        &config,
+        &paths.data,
+        &crate::layout::input_root(&paths.data),
+    )?;
+    tracing::info!(columns = dataset.schema.headers.len(), "dataset opened");
+    let mut analysis = Analysis::default();
+    let pre = config.methods.pre_training_bias.as_ref();
+    let post = config.methods.post_training_bias.as_ref();
+    let mut rows = 0;
+    if pre.is_some() || post.is_some() {
+        let (state, ft_rows) = fold_bias(&config, &dataset)?;
+        rows = state.rows;
+        if let Some(block) = pre {
+            let spec = section_spec(
+                &config,
+                &dataset.schema,
+                Stage::PreTraining,
+                block.methods.selected(),
+                None,
+            )?;
+            analysis.pre_training_bias = Some(bias::section(&state, &spec)?);
+        }
+        if let Some(block) = post {
+            let spec = section_spec(
+                &config,
+                &dataset.schema,
+                Stage::PostTraining,
+                block.methods.selected(),
+                ft_rows.as_ref(),
+            )?;
+            analysis.post_training_bias = Some(bias::section(&state, &spec)?);
+        }
+    }
+    if config.methods.shap.is_some() || config.methods.pdp.is_some() {
+        return Err(JobError::client(
+            "methods.shap / methods.pdp: explainability is not available in this build yet; remove them to run the bias analyses.",
+        ));
+    }
+    analysis.write(&paths.output)?;
+    Ok(Summary {
+        rows,
+        elapsed: started.elapsed(),
+        analysis: paths.output.join("analysis.json"),
+    })
+}
+
+fn bias_columns(config: &AnalysisConfig, schema: &Schema) -> Result<Columns> {
+    let label = schema.label.ok_or_else(|| {
+        JobError::client(
+            "Label, label_values_or_threshold and facet are required for bias analysis.",
+        )
+    })?;
+    let predicted = if config.methods.post_training_bias.is_some() {
+        Some(schema.predicted_label.ok_or_else(|| {
+            JobError::client(
+                "post_training_bias needs predictions: give a predicted_label column (or predicted_label_dataset_uri); calling a model endpoint is not available in this build yet.",
+            )
+        })?)
+    } else {
+        None
+    };
+    Ok(Columns {
+        label,
+        predicted,
+        group: schema.group,
+        facets: schema.facets.clone(),
+    })
+}
+
+/// Whether FT is among the requested post-training metrics.
+fn wants_flip_test(config: &AnalysisConfig) -> bool {
+    config.methods.post_training_bias.as_ref().is_some_and(|b| {
+        b.methods
+            .selected()
+            .is_none_or(|names| names.iter().any(|n| n == "FT"))
+    })
+}
+
+/// One pass over the data: bias counts, plus the rows FT needs.
+fn fold_bias(
+    config: &AnalysisConfig,
+    dataset: &Dataset,
+) -> Result<(BiasState, Option<FlipTestRows>)> {
+    let cols = bias_columns(config, &dataset.schema)?;
+    let ft_template = match (wants_flip_test(config), cols.predicted) {
+        (true, Some(predicted)) => {
+            let excluded = excluded_columns(dataset);
+            let keep = (0..dataset.schema.headers.len())
+                .filter(|c| *c != cols.label && *c != predicted && !excluded.contains(c))
+                .collect();
+            Some((FlipTestRows::new(keep, &cols.facets), predicted))
+        }
+        _ => None,
+    };
+    let empty = || {
+        (
+            BiasState::new(cols.facets.len()),
+            ft_template.as_ref().map(|(t, _)| t.clone()),
+        )
+    };
+    let progress = Progress::new();
+    let (state, ft_rows) = dataset
+        .chunks()?
+        .par_bridge()
+        .map(|chunk: Result<Chunk>| {
+            let chunk = chunk?;
+            progress.add(chunk.len() as u64);
+            let (mut state, mut ft) = empty();
+            state = state.merge(BiasState::from_chunk(&chunk, &cols));
+            if let (Some(rows), Some((_, predicted))) = (ft.as_mut(), &ft_template) {
+                rows.fold(&chunk, &cols.facets, *predicted);
+            }
+            Ok((state, ft))
+        })
+        .try_reduce(empty, |a, b| {
+            Ok((a.0.merge(b.0), a.1.zip(b.1).map(|(x, y)| x.merge(y))))
+        })?;
+    progress.finish();
+    if state.rows == 0 {
+        return Err(JobError::client(
+            "Dataset is empty: no data rows were read (only a header, or blank lines?).",
+        ));
+    }
+    Ok((state, ft_rows))
+}
+
+fn excluded_columns(dataset: &Dataset) -> Vec<usize> {
+    let s = &dataset.schema;
+    (0..s.headers.len())
+        .filter(|c| {
+            !s.features.contains(c)
+                && Some(*c) != s.label
+                && Some(*c) != s.predicted_label
+                && !s.facets.contains(c)
+                && Some(*c) != s.group
+                && Some(*c) != s.joinsource
+        })
+        .collect()
+}
+
+fn section_spec<'a>(
+    config: &'a AnalysisConfig,
+    schema: &'a Schema,
+    stage: Stage,
+    selected: Option<Vec<String>>,
+    flip_test: Option<&'a FlipTestRows>,
+) -> Result<SectionSpec<'a>> {
+    let label = schema.label.expect("bias columns were resolved");
+    let facets = config
+        .facet
+        .iter()
+        .flatten()
+        .zip(&schema.facets)
+        .map(|(f, &col)| (schema.headers[col].clone(), f.value_or_threshold.clone()))
+        .collect();
+    Ok(SectionSpec {
+        stage,
+        metrics: bias::metric_list(stage, selected),
+        label_name: &schema.headers[label],
+        label_values: config.label_values_or_threshold.as_deref().unwrap_or(&[]),
+        facets,
+        has_group: schema.group.is_some(),
+        flip_test,
+    })
+}
+
+/// Logs rows read and throughput every few seconds during long reads.
+struct Progress {
+    rows: AtomicU64,
+    started: Instant,
+    last: Mutex<Instant>,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn new() -> Self {
+        let now = Instant::now();
+        Progress {
+            rows: AtomicU64::new(0),
+            started: now,
+            last: Mutex::new(now),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        let rows = self.rows.fetch_add(n, Ordering::Relaxed) + n;
+        let mut last = self.last.lock().expect("progress lock");
+        if last.elapsed() >= Self::EVERY {
+            *last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(
+                rows,
+                rows_per_sec = (rows as f64 / secs) as u64,
+                "reading dataset"
+            );
+        }
+    }
+
+    fn finish(&self) {
+        let rows = self.rows.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        tracing::info!(
+            rows,
+            rows_per_sec = (rows as f64 / secs) as u64,
+            "dataset read"
+        );
+    }
+}

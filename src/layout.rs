@@ -1,0 +1,115 @@
+//! The SageMaker processing layout: default paths, the failure-message
+//! file, and atomic writes.
+//!
+//! A processing job finds its config in `/opt/ml/processing/input/config`,
+//! its data in `/opt/ml/processing/input/data`, and writes results to
+//! `/opt/ml/processing/output`. On failure the platform shows the first
+//! 1024 bytes of `/opt/ml/output/message` as the job's exit message.
+
+use crate::error::{JobError, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Root of the processing folders; `OPENCLARIFY_PROCESSING_ROOT` moves it.
+pub fn processing_root() -> PathBuf {
+    std::env::var_os("OPENCLARIFY_PROCESSING_ROOT")
+        .map_or_else(|| PathBuf::from("/opt/ml/processing"), PathBuf::from)
+}
+
+/// Default config file.
+pub fn default_config() -> PathBuf {
+    processing_root().join("input/config/analysis_config.json")
+}
+
+/// Default dataset location (a file or a folder of part files).
+pub fn default_data() -> PathBuf {
+    processing_root().join("input/data")
+}
+
+/// Default output folder.
+pub fn default_output() -> PathBuf {
+    processing_root().join("output")
+}
+
+/// Where the platform reads a failed job's reason.
+pub fn default_failure_file() -> PathBuf {
+    PathBuf::from("/opt/ml/output/message")
+}
+
+/// The processing input folder, against which relative URIs in the config
+/// resolve: the parent of the data path.
+pub fn input_root(data: &Path) -> PathBuf {
+    data.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// folder, flushed, then renamed, so readers never see a half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| {
+        JobError::client(format!(
+            "Cannot create the output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        JobError::client(format!(
+            "Cannot write {}: {e}. Is the output folder writable?",
+            path.display()
+        ))
+    })
+}
+
+/// Records a failure where the platform reads it: at most 1024 bytes, cut
+/// on a UTF-8 character boundary. Errors writing it are only logged, since
+/// the job is failing already.
+pub fn write_failure(path: &Path, error: &JobError) {
+    let text = error.to_string();
+    let cut = text.floor_char_boundary(1024);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(path, &text.as_bytes()[..cut]) {
+        tracing::warn!(
+            "could not write the failure message to {}: {e}",
+            path.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_message_is_cut_on_a_char_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msg/message");
+        write_failure(&path, &JobError::client("é".repeat(1000)));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.len() <= 1024 && written.starts_with("ClientError: é"));
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(&dir.path().join("a.json"), b"{}").unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.json"]);
+    }
+}

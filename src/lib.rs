@@ -1,0 +1,26 @@
+//! openclarify: the SageMaker Clarify processing job, as one static binary.
+//!
+//! # Layout
+//! The modules follow the pipeline, one per stage:
+//! - [`config`]: `analysis_config.json` as types, validated with JSON paths.
+//! - [`dataset`]: CSV / JSON Lines / JSON / Parquet readers streaming chunks
+//!   of raw cells, and which column plays which role.
+//! - [`bias`]: mergeable counts and every pre- and post-training metric,
+//!   numerically as smclarify computes them.
+//! - [`output`]: `analysis.json` in Clarify's shape.
+//! - [`job`]: wires the stages for one run.
+//! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
+//! - [`cli`] and [`demo`]: the command line and the bundled example.
+
+#![warn(missing_docs)]
+
+pub mod bias;
+pub mod cli;
+pub mod config;
+pub mod dataset;
+pub mod demo;
+pub mod error;
+pub mod job;
+pub mod layout;
+pub mod output;
+pub mod pyfmt;
