@@ -114,42 +114,51 @@ pub fn dpl_labels(c: &Counts) -> Outcome {
     dpl(c, false)
 }
 
+/// Rows per label outcome (negative, positive) in groups a and d.
+fn outcome_counts(c: &Counts) -> ([u64; 2], [u64; 2]) {
+    let per = |g| [sum(&c.all, g, NEG, None), sum(&c.all, g, POS, None)];
+    (per(A), per(D))
+}
+
 /// The label distributions of groups a and d restricted to outcomes present
-/// in both (`util.pdfs_aligned_nonzero`); an error when none are.
-fn aligned_pdfs(c: &Counts) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let (na, nd) = (sum(&c.all, A, None, None), sum(&c.all, D, None, None));
-    let (mut pa, mut pd) = (Vec::new(), Vec::new());
-    for y in [NEG, POS] {
-        let (ca, cd) = (sum(&c.all, A, y, None), sum(&c.all, D, y, None));
-        if ca > 0 && cd > 0 {
-            pa.push(ca as f64 / na as f64);
-            pd.push(cd as f64 / nd as f64);
-        }
-    }
+/// in both (`util.pdfs_aligned_nonzero`, not renormalised); an error when
+/// none are. `a` and `d` count rows per outcome, outcomes in sorted order.
+fn aligned_pdfs(a: &[u64], d: &[u64]) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let (na, nd) = (a.iter().sum::<u64>() as f64, d.iter().sum::<u64>() as f64);
+    let (pa, pd): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(d)
+        .filter(|(x, y)| **x > 0 && **y > 0)
+        .map(|(x, y)| (*x as f64 / na, *y as f64 / nd))
+        .unzip();
     if pa.is_empty() {
         return Err("No instance of common facet found, dataset may be too small".into());
     }
     Ok((pa, pd))
 }
 
-/// Kullback-Liebler Divergence.
-pub fn kl(c: &Counts) -> Outcome {
-    let (pa, pd) = aligned_pdfs(c)?;
+/// A divergence between the label distributions of a and d, from rows per
+/// outcome; reports pass the binary (negative, positive) counts.
+pub type Divergence = fn(&[u64], &[u64]) -> Outcome;
+
+/// KL from per-outcome counts: `Σ Pa ln(Pa/Pd)`.
+pub fn kl_counts(a: &[u64], d: &[u64]) -> Outcome {
+    let (pa, pd) = aligned_pdfs(a, d)?;
     Ok(pa.iter().zip(&pd).map(|(a, d)| a * (a / d).ln()).sum())
 }
 
-/// Jensen-Shannon Divergence.
-pub fn js(c: &Counts) -> Outcome {
-    let (pa, pd) = aligned_pdfs(c)?;
+/// JS from per-outcome counts.
+pub fn js_counts(a: &[u64], d: &[u64]) -> Outcome {
+    let (pa, pd) = aligned_pdfs(a, d)?;
     let p: Vec<f64> = pa.iter().zip(&pd).map(|(a, d)| 0.5 * (a + d)).collect();
     let ka: f64 = pa.iter().zip(&p).map(|(a, m)| a * (a / m).ln()).sum();
     let kd: f64 = pd.iter().zip(&p).map(|(d, m)| d * (d / m).ln()).sum();
     Ok(0.5 * (ka + kd))
 }
 
-/// L-p Norm (p = 2).
-pub fn lp(c: &Counts) -> Outcome {
-    let (pa, pd) = aligned_pdfs(c)?;
+/// LP (p = 2) from per-outcome counts.
+pub fn lp_counts(a: &[u64], d: &[u64]) -> Outcome {
+    let (pa, pd) = aligned_pdfs(a, d)?;
     Ok(pa
         .iter()
         .zip(&pd)
@@ -158,20 +167,50 @@ pub fn lp(c: &Counts) -> Outcome {
         .sqrt())
 }
 
-/// Total Variation Distance.
-pub fn tvd(c: &Counts) -> Outcome {
-    let (pa, pd) = aligned_pdfs(c)?;
+/// TVD from per-outcome counts.
+pub fn tvd_counts(a: &[u64], d: &[u64]) -> Outcome {
+    let (pa, pd) = aligned_pdfs(a, d)?;
     Ok(0.5 * pa.iter().zip(&pd).map(|(a, d)| (a - d).abs()).sum::<f64>())
 }
 
-/// Kolmogorov-Smirnov Distance.
-pub fn ks(c: &Counts) -> Outcome {
-    let (pa, pd) = aligned_pdfs(c)?;
+/// KS from per-outcome counts.
+pub fn ks_counts(a: &[u64], d: &[u64]) -> Outcome {
+    let (pa, pd) = aligned_pdfs(a, d)?;
     Ok(pa
         .iter()
         .zip(&pd)
         .map(|(a, d)| (a - d).abs())
         .fold(0.0, f64::max))
+}
+
+fn on_labels(c: &Counts, divergence: Divergence) -> Outcome {
+    let (a, d) = outcome_counts(c);
+    divergence(&a, &d)
+}
+
+/// Kullback-Liebler Divergence.
+pub fn kl(c: &Counts) -> Outcome {
+    on_labels(c, kl_counts)
+}
+
+/// Jensen-Shannon Divergence.
+pub fn js(c: &Counts) -> Outcome {
+    on_labels(c, js_counts)
+}
+
+/// L-p Norm (p = 2).
+pub fn lp(c: &Counts) -> Outcome {
+    on_labels(c, lp_counts)
+}
+
+/// Total Variation Distance.
+pub fn tvd(c: &Counts) -> Outcome {
+    on_labels(c, tvd_counts)
+}
+
+/// Kolmogorov-Smirnov Distance.
+pub fn ks(c: &Counts) -> Outcome {
+    on_labels(c, ks_counts)
 }
 
 /// `common.CDD` on labels or predictions.

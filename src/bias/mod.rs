@@ -10,6 +10,8 @@ pub mod column;
 pub mod flip_test;
 pub mod metrics;
 pub mod state;
+#[cfg(test)]
+mod vectors;
 
 use crate::config::ConfigValue;
 use crate::dataset::value::Value;

@@ -289,3 +289,12 @@ pub fn test_chunk(rows: &[Vec<&str>], first_row: u64) -> Chunk {
         ),
     }
 }
+
+/// Builds a chunk of typed cells (as JSON datasets give), for tests.
+#[cfg(test)]
+pub fn test_cells_chunk(rows: Vec<Vec<Cell>>, first_row: u64) -> Chunk {
+    Chunk {
+        first_row,
+        rows: Rows::Cells(rows),
+    }
+}
