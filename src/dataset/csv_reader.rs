@@ -37,12 +37,12 @@ pub fn detect_layout(
                 first.len()
             )));
         }
-        let has_header = trimmed.iter().zip(headers).all(|(a, b)| a == b.trim());
-        let header_row = has_header.then(|| first.clone());
+        // Any file whose first row equals the configured headers starts
+        // with a header row, whichever file comes first.
         return Ok((
             headers.clone(),
             CsvLayout {
-                header_row,
+                header_row: Some(headers.clone()),
                 columns: first.len(),
             },
         ));
