@@ -1,7 +1,7 @@
 //! Command-line interface: `run`, `demo`, and how errors become exit codes.
 
 use crate::error::JobError;
-use crate::{demo, job, layout};
+use crate::{demo, job, layout, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +65,16 @@ pub struct RunArgs {
     /// when no path above is given]
     #[arg(long)]
     pub failure_file: Option<PathBuf>,
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Also write the predicted labels obtained from the model to this CSV.
+    #[arg(long)]
+    pub save_predictions: Option<PathBuf>,
+    /// How model calls are batched, parallelised and retried.
+    #[command(flatten)]
+    pub predictor: predictor::Settings,
 }
 
 impl RunArgs {
@@ -73,6 +83,14 @@ impl RunArgs {
             config: self.config.clone().unwrap_or_else(layout::default_config),
             data: self.data.clone().unwrap_or_else(layout::default_data),
             output: self.output.clone().unwrap_or_else(layout::default_output),
+        }
+    }
+
+    fn options(&self) -> job::JobOptions {
+        job::JobOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            save_predictions: self.save_predictions.clone(),
+            predictor: self.predictor.clone(),
         }
     }
 
@@ -106,7 +124,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => {
             let failure_file = args.failure_file();
             finish(
-                job::run(&args.paths()).map(|summary| {
+                job::run(&args.paths(), &args.options()).map(|summary| {
                     tracing::info!(
                         rows = summary.rows,
                         seconds = summary.elapsed.as_secs_f64(),

@@ -30,7 +30,7 @@ pub fn run(root: &Path) -> Result<()> {
         data: write("input/data/german.csv", GERMAN_CSV)?,
         output: root.join("output"),
     };
-    let summary = job::run(&paths)?;
+    let summary = job::run(&paths, &job::JobOptions::default())?;
     println!(
         "openclarify demo: {} rows analysed in {:.2?}.",
         summary.rows, summary.elapsed

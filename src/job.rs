@@ -9,6 +9,12 @@ use crate::config::{self, AnalysisConfig};
 use crate::dataset::{Chunk, Dataset, Schema};
 use crate::error::{JobError, Result};
 use crate::output::Analysis;
+use crate::predictor::{
+    self,
+    chunks::{with_predicted_labels, PredictionSink},
+    outputs::Labeler,
+    Predictor,
+};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +32,18 @@ pub struct JobPaths {
     pub output: PathBuf,
 }
 
+/// How a job reaches the model and what it keeps besides `analysis.json`.
+#[derive(Debug, Clone, Default)]
+pub struct JobOptions {
+    /// The model server's URL (flag or environment); overrides
+    /// `predictor.endpoint_url`.
+    pub endpoint_url: Option<String>,
+    /// Where to write the predicted labels obtained from the model.
+    pub save_predictions: Option<PathBuf>,
+    /// Batching, concurrency, timeouts and retries for model calls.
+    pub predictor: predictor::Settings,
+}
+
 /// What a finished job reports.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -38,10 +56,10 @@ pub struct Summary {
 }
 
 /// Runs the job described by the config at `paths.config`.
-pub fn run(paths: &JobPaths) -> Result<Summary> {
+pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
     let config = config::load(&paths.config)?;
-    let dataset = Dataset::open(
+    let mut dataset = Dataset::open(
         &config,
         &paths.data,
         &crate::layout::input_root(&paths.data),
@@ -52,7 +70,11 @@ pub fn run(paths: &JobPaths) -> Result<Summary> {
     let post = config.methods.post_training_bias.as_ref();
     let mut rows = 0;
     if pre.is_some() || post.is_some() {
-        let (state, ft_rows) = fold_bias(&config, &dataset)?;
+        let model = match post.is_some() && dataset.schema.predicted_label.is_none() {
+            true => Some(ModelLabels::new(&config, &mut dataset.schema, options)?),
+            false => None,
+        };
+        let (state, ft_rows) = fold_bias(&config, &dataset, model, options)?;
         rows = state.rows;
         if let Some(block) = pre {
             let spec = section_spec(
@@ -88,24 +110,15 @@ pub fn run(paths: &JobPaths) -> Result<Summary> {
     })
 }
 
-fn bias_columns(config: &AnalysisConfig, schema: &Schema) -> Result<Columns> {
+fn bias_columns(schema: &Schema) -> Result<Columns> {
     let label = schema.label.ok_or_else(|| {
         JobError::client(
             "Label, label_values_or_threshold and facet are required for bias analysis.",
         )
     })?;
-    let predicted = if config.methods.post_training_bias.is_some() {
-        Some(schema.predicted_label.ok_or_else(|| {
-            JobError::client(
-                "post_training_bias needs predictions: give a predicted_label column (or predicted_label_dataset_uri); calling a model endpoint is not available in this build yet.",
-            )
-        })?)
-    } else {
-        None
-    };
     Ok(Columns {
         label,
-        predicted,
+        predicted: schema.predicted_label,
         group: schema.group,
         facets: schema.facets.clone(),
     })
@@ -120,12 +133,81 @@ fn wants_flip_test(config: &AnalysisConfig) -> bool {
     })
 }
 
-/// One pass over the data: bias counts, plus the rows FT needs.
+/// The model as the source of the predicted-label column.
+struct ModelLabels {
+    predictor: Predictor,
+    labeler: Labeler,
+    column: usize,
+}
+
+impl ModelLabels {
+    /// Connects to the model and adds a `predicted_label` column to the
+    /// schema for its answers.
+    fn new(config: &AnalysisConfig, schema: &mut Schema, options: &JobOptions) -> Result<Self> {
+        let names = schema
+            .features
+            .iter()
+            .map(|&c| schema.headers[c].clone())
+            .collect();
+        let predictor = Predictor::new(
+            config,
+            options.endpoint_url.as_deref(),
+            names,
+            options.predictor.clone(),
+        )?;
+        tracing::info!(
+            url = predictor.url(),
+            "predicted labels come from the model"
+        );
+        let column = schema.headers.len();
+        schema.headers.push("predicted_label".into());
+        schema.predicted_label = Some(column);
+        Ok(ModelLabels {
+            predictor,
+            labeler: Labeler::new(config),
+            column,
+        })
+    }
+}
+
+/// One pass over the data: bias counts, plus the rows FT needs. With a
+/// model, its predicted labels join each chunk before the fold.
 fn fold_bias(
     config: &AnalysisConfig,
     dataset: &Dataset,
+    model: Option<ModelLabels>,
+    options: &JobOptions,
 ) -> Result<(BiasState, Option<FlipTestRows>)> {
-    let cols = bias_columns(config, &dataset.schema)?;
+    let chunks = dataset.chunks()?;
+    match model {
+        None => fold_chunks(config, dataset, &mut chunks.into_iter()),
+        Some(m) => {
+            let sink = options
+                .save_predictions
+                .as_deref()
+                .map(PredictionSink::create)
+                .transpose()?;
+            let folded = with_predicted_labels(
+                &m.predictor,
+                &m.labeler,
+                chunks,
+                m.column,
+                &dataset.schema.features,
+                sink,
+                |predicted| fold_chunks(config, dataset, predicted),
+            );
+            tracing::info!(requests = m.predictor.requests_sent(), "model calls done");
+            folded
+        }
+    }
+}
+
+fn fold_chunks(
+    config: &AnalysisConfig,
+    dataset: &Dataset,
+    chunks: &mut (dyn Iterator<Item = Result<Chunk>> + Send),
+) -> Result<(BiasState, Option<FlipTestRows>)> {
+    let cols = bias_columns(&dataset.schema)?;
     let ft_template = match (wants_flip_test(config), cols.predicted) {
         (true, Some(predicted)) => {
             let excluded = excluded_columns(dataset);
@@ -143,8 +225,7 @@ fn fold_bias(
         )
     };
     let progress = Progress::new();
-    let (state, ft_rows) = dataset
-        .chunks()?
+    let (state, ft_rows) = chunks
         .par_bridge()
         .map(|chunk: Result<Chunk>| {
             let chunk = chunk?;

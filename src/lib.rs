@@ -23,4 +23,5 @@ pub mod error;
 pub mod job;
 pub mod layout;
 pub mod output;
+pub mod predictor;
 pub mod pyfmt;

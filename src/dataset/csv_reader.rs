@@ -1,6 +1,6 @@
 //! CSV datasets: header detection and chunked, validated reading.
 
-use super::{files, Chunk, Rows, CHUNK_ROWS};
+use super::{files, Chunk, CHUNK_ROWS};
 use crate::config::{AnalysisConfig, NameOrIndex};
 use crate::error::{JobError, Result};
 use std::path::{Path, PathBuf};
@@ -197,10 +197,7 @@ impl ReadState<'_> {
         if rows.is_empty() {
             return Ok(None);
         }
-        let chunk = Chunk {
-            first_row: self.next_row,
-            rows: Rows::Csv(rows),
-        };
+        let chunk = Chunk::csv(self.next_row, rows);
         self.next_row += chunk.len() as u64;
         Ok(Some(chunk))
     }

@@ -5,7 +5,7 @@
 //! expressions rather than header names (contract §3.2–3.3).
 
 use super::value::Cell;
-use super::{files, Chunk, Rows, CHUNK_ROWS};
+use super::{files, Chunk, CHUNK_ROWS};
 use crate::config::{AnalysisConfig, NameOrIndex};
 use crate::error::{JobError, Result};
 use jmespath::{Expression, Variable};
@@ -267,10 +267,7 @@ pub fn lines_chunks<'a>(
         if rows.is_empty() {
             return None;
         }
-        let chunk = Chunk {
-            first_row: next_row,
-            rows: Rows::Cells(rows),
-        };
+        let chunk = Chunk::cells(next_row, rows);
         next_row += chunk.len() as u64;
         Some(Ok(chunk))
     })
@@ -286,10 +283,7 @@ pub fn document_chunks<'a>(
         let where_ = || path.display().to_string();
         let doc = parse_variable(&files::read_all(path)?, &where_)?;
         let rows = document_rows(layout, &doc, &where_)?;
-        let chunk = Chunk {
-            first_row: next_row,
-            rows: Rows::Cells(rows),
-        };
+        let chunk = Chunk::cells(next_row, rows);
         next_row += chunk.len() as u64;
         Ok(chunk)
     })

@@ -57,9 +57,30 @@ pub struct Chunk {
     /// Index of the first row in the whole dataset (zero-based).
     pub first_row: u64,
     rows: Rows,
+    /// A column added after reading (the model's predictions): its index
+    /// in the schema and one cell per row.
+    added: Option<(usize, Vec<Cell>)>,
 }
 
 impl Chunk {
+    /// A chunk of CSV records starting at dataset row `first_row`.
+    fn csv(first_row: u64, records: Vec<csv::ByteRecord>) -> Chunk {
+        Chunk {
+            first_row,
+            rows: Rows::Csv(records),
+            added: None,
+        }
+    }
+
+    /// A chunk of typed rows starting at dataset row `first_row`.
+    fn cells(first_row: u64, rows: Vec<Vec<Cell>>) -> Chunk {
+        Chunk {
+            first_row,
+            rows: Rows::Cells(rows),
+            added: None,
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         match &self.rows {
@@ -73,8 +94,25 @@ impl Chunk {
         self.len() == 0
     }
 
+    /// Attaches a column computed for these rows (one cell per row) as
+    /// column `col` of the schema, e.g. the predictions of the model.
+    pub fn add_column(&mut self, col: usize, cells: Vec<Cell>) {
+        debug_assert_eq!(cells.len(), self.len());
+        self.added = Some((col, cells));
+    }
+
+    /// The cells of one row at the given columns, owned (a model record).
+    pub fn record(&self, row: usize, cols: &[usize]) -> Vec<Cell> {
+        cols.iter().map(|&c| self.cell(row, c).to_owned()).collect()
+    }
+
     /// The cell at `row` (within the chunk) and column `col`.
     pub fn cell(&self, row: usize, col: usize) -> CellRef<'_> {
+        if let Some((added, cells)) = &self.added {
+            if col == *added {
+                return cells[row].as_ref();
+            }
+        }
         match &self.rows {
             Rows::Csv(r) => match r[row].get(col) {
                 Some(t) => CellRef::Text(t),
@@ -280,21 +318,16 @@ fn resolve(
 /// Builds a CSV chunk from literal rows, for tests of the stages that fold chunks.
 #[cfg(test)]
 pub fn test_chunk(rows: &[Vec<&str>], first_row: u64) -> Chunk {
-    Chunk {
+    Chunk::csv(
         first_row,
-        rows: Rows::Csv(
-            rows.iter()
-                .map(|r| csv::ByteRecord::from(r.clone()))
-                .collect(),
-        ),
-    }
+        rows.iter()
+            .map(|r| csv::ByteRecord::from(r.clone()))
+            .collect(),
+    )
 }
 
 /// Builds a chunk of typed cells (as JSON datasets give), for tests.
 #[cfg(test)]
 pub fn test_cells_chunk(rows: Vec<Vec<Cell>>, first_row: u64) -> Chunk {
-    Chunk {
-        first_row,
-        rows: Rows::Cells(rows),
-    }
+    Chunk::cells(first_row, rows)
 }

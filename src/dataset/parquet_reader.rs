@@ -2,7 +2,7 @@
 //! (no Arrow needed: the job only ever looks at a few cells of each row).
 
 use super::value::Cell;
-use super::{Chunk, Rows, CHUNK_ROWS};
+use super::{Chunk, CHUNK_ROWS};
 use crate::error::{JobError, Result};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
@@ -64,10 +64,7 @@ pub fn chunks(paths: &[PathBuf], width: usize) -> impl Iterator<Item = Result<Ch
                 let mut rows = rows.into_iter().peekable();
                 while rows.peek().is_some() {
                     let batch: Vec<Vec<Cell>> = rows.by_ref().take(CHUNK_ROWS).collect();
-                    let chunk = Chunk {
-                        first_row: next_row,
-                        rows: Rows::Cells(batch),
-                    };
+                    let chunk = Chunk::cells(next_row, batch);
                     next_row += chunk.len() as u64;
                     out.push(Ok(chunk));
                 }

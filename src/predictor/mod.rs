@@ -1,0 +1,434 @@
+//! Calling the model over HTTP, as Clarify calls its shadow endpoint
+//! (contract §4).
+//!
+//! Records are encoded once ([`request::Encoder`]), cut into batches by
+//! record count and payload bytes, and posted with a bounded number of
+//! requests in flight. Throttling, timeouts, connection errors and 5xx
+//! answers are retried with exponential backoff and jitter; a batch that
+//! still fails, or whose answer has the wrong number of predictions, is
+//! sent again one record per request. A record that fails on its own ends
+//! the job naming its row. Outputs always come back in row order, one per
+//! record: nothing is dropped or shifted.
+
+pub mod chunks;
+pub mod outputs;
+pub mod request;
+pub mod response;
+
+use crate::config::AnalysisConfig;
+use crate::dataset::value::Cell;
+use crate::error::{JobError, Result};
+use futures_util::future::try_join_all;
+use rand::{Rng, SeedableRng};
+use request::Encoder;
+use response::{snippet, ModelOutput, ResponseReader};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How hard to drive the endpoint: batching, concurrency, timeouts, retries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Most records in one request.
+    #[arg(long, default_value_t = 1000, env = "OPENCLARIFY_MAX_BATCH_RECORDS")]
+    pub max_batch_records: usize,
+    /// Most bytes in one request body (the service limit is 6 MB).
+    #[arg(
+        long,
+        default_value_t = 5_000_000,
+        env = "OPENCLARIFY_MAX_PAYLOAD_BYTES"
+    )]
+    pub max_payload_bytes: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, env = "OPENCLARIFY_CONCURRENCY")]
+    pub concurrency: usize,
+    /// Seconds before a request is abandoned (and retried).
+    #[arg(long, default_value_t = 60.0, env = "OPENCLARIFY_REQUEST_TIMEOUT")]
+    pub request_timeout: f64,
+    /// Attempts per request before it counts as failed.
+    #[arg(long, default_value_t = 8, env = "OPENCLARIFY_MAX_ATTEMPTS")]
+    pub max_attempts: u32,
+    /// First backoff in milliseconds; it doubles per attempt up to 20 s.
+    #[arg(long, default_value_t = 500, env = "OPENCLARIFY_RETRY_BASE_MS")]
+    pub retry_base_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_batch_records: 1000,
+            max_payload_bytes: 5_000_000,
+            concurrency: 4,
+            request_timeout: 60.0,
+            max_attempts: 8,
+            retry_base_ms: 500,
+        }
+    }
+}
+
+/// A model reached over HTTP, with the config's request and response formats.
+pub struct Predictor {
+    client: reqwest::Client,
+    url: String,
+    content_type: String,
+    accept_type: String,
+    headers: Vec<(&'static str, String)>,
+    encoder: Encoder,
+    reader: ResponseReader,
+    feature_names: Vec<String>,
+    settings: Settings,
+    in_flight: Semaphore,
+    requests: AtomicU64,
+}
+
+/// Why one request failed after its retries.
+#[derive(Debug)]
+struct CallError(String);
+
+impl Predictor {
+    /// Builds the client for the config's `predictor`. The URL comes from
+    /// `endpoint_url` (flag or environment, already resolved by the caller)
+    /// or else `predictor.endpoint_url`.
+    pub fn new(
+        config: &AnalysisConfig,
+        endpoint_url: Option<&str>,
+        feature_names: Vec<String>,
+        settings: Settings,
+    ) -> Result<Predictor> {
+        let p = config.predictor.as_ref().ok_or_else(|| {
+            JobError::client(
+                "This analysis needs the model: add a \"predictor\" section to the config.",
+            )
+        })?;
+        let url = endpoint_url
+            .map(str::to_string)
+            .or_else(|| p.endpoint_url.clone())
+            .ok_or_else(|| {
+                let named = p
+                    .endpoint_name
+                    .as_deref()
+                    .map(|n| format!("endpoint {n:?}"))
+                    .or_else(|| p.model_name.as_deref().map(|n| format!("model {n:?}")))
+                    .unwrap_or_else(|| "the model".into());
+                JobError::client(format!(
+                    "predictor: {named} has no URL. Calling SageMaker endpoints by name is not supported in this build; give the model server's URL with --endpoint-url, the environment variable OPENCLARIFY_ENDPOINT_URL, or the config key predictor.endpoint_url (e.g. http://localhost:8080)."
+                ))
+            })?;
+        let url = invocations_url(&url)?;
+        let content_type = p
+            .content_type
+            .clone()
+            .unwrap_or_else(|| config.dataset_type.clone());
+        let accept_type = p
+            .accept_type
+            .clone()
+            .unwrap_or_else(|| content_type.clone());
+        let content_template = p.content_template.as_ref().map(|t| match t {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        let encoder = Encoder::new(
+            &content_type,
+            content_template.as_deref(),
+            p.record_template.as_deref(),
+        )?;
+        let reader = ResponseReader::new(&accept_type, p.label.as_ref(), p.probability.as_ref())
+            .map_err(JobError::client)?;
+        let mut headers = Vec::new();
+        if let Some(a) = &p.custom_attributes {
+            headers.push(("X-Amzn-SageMaker-Custom-Attributes", a.clone()));
+        }
+        if let Some(t) = &p.target_model {
+            headers.push(("X-Amzn-SageMaker-Target-Model", t.clone()));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(settings.request_timeout))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
+        Ok(Predictor {
+            client,
+            url,
+            content_type,
+            accept_type,
+            headers,
+            encoder,
+            reader,
+            feature_names,
+            in_flight: Semaphore::new(settings.concurrency.max(1)),
+            settings,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// The URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Requests sent so far (retries and per-record fallbacks included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Predicts `records` (feature values in dataset order), the first of
+    /// which is row `first_row` of the dataset (for messages). Returns one
+    /// output per record, in order.
+    pub async fn predict(&self, first_row: u64, records: &[Vec<Cell>]) -> Result<Vec<ModelOutput>> {
+        let encoded: Vec<Vec<u8>> = records
+            .iter()
+            .map(|r| self.encoder.record(r, &self.feature_names))
+            .collect();
+        let batches = self.batches(&encoded);
+        let answers = try_join_all(batches.into_iter().map(|(start, end)| {
+            let encoded = &encoded[start..end];
+            async move { self.predict_batch(first_row + start as u64, encoded).await }
+        }))
+        .await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Cuts encoded records into `(start, end)` ranges that respect the
+    /// record and byte limits (a single oversized record still goes alone).
+    fn batches(&self, encoded: &[Vec<u8>]) -> Vec<(usize, usize)> {
+        let max_records = if self.encoder.single_record() {
+            1
+        } else {
+            self.settings.max_batch_records.max(1)
+        };
+        let mut out = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, record) in encoded.iter().enumerate() {
+            let full = i - start == max_records
+                || (i > start && bytes + record.len() + 1 > self.settings.max_payload_bytes);
+            if full {
+                out.push((start, i));
+                start = i;
+                bytes = 0;
+            }
+            bytes += record.len() + 1;
+        }
+        if start < encoded.len() {
+            out.push((start, encoded.len()));
+        }
+        out
+    }
+
+    /// One batch, falling back to one request per record when the batch
+    /// fails or its answer does not line up with the records sent.
+    async fn predict_batch(&self, first_row: u64, encoded: &[Vec<u8>]) -> Result<Vec<ModelOutput>> {
+        let problem = match self.call(encoded).await {
+            Ok(body) => match self.reader.read(&body, encoded.len()) {
+                Ok(outputs) => return Ok(outputs),
+                Err(e) => format!(
+                    "{}; response: {}",
+                    e.0,
+                    snippet(&String::from_utf8_lossy(&body))
+                ),
+            },
+            Err(e) => e.0,
+        };
+        if encoded.len() == 1 {
+            return Err(JobError::client(format!(
+                "The model failed on dataset row {first_row} ({}): {problem}",
+                self.url
+            )));
+        }
+        tracing::warn!(
+            rows = format!("{first_row}..{}", first_row + encoded.len() as u64),
+            "Fallback to per-record prediction because of model error: {problem}"
+        );
+        let singles = try_join_all(encoded.iter().enumerate().map(|(i, record)| {
+            let row = first_row + i as u64;
+            async move { Box::pin(self.predict_batch(row, std::slice::from_ref(record))).await }
+        }))
+        .await?;
+        Ok(singles.into_iter().flatten().collect())
+    }
+
+    /// Posts one body, retrying what may pass on a later attempt.
+    async fn call(&self, encoded: &[Vec<u8>]) -> std::result::Result<Vec<u8>, CallError> {
+        let pieces: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        let body = self.encoder.body(&pieces, &self.feature_names);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let _permit = self
+                    .in_flight
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                self.post(body.clone()).await
+            };
+            match outcome {
+                Ok(bytes) => return Ok(bytes),
+                Err((retryable, message)) if retryable && attempt < self.settings.max_attempts => {
+                    let delay = self.backoff(attempt);
+                    tracing::debug!(attempt, ?delay, "retrying: {message}");
+                    tokio::time::sleep(delay).await;
+                }
+                Err((_, message)) if attempt > 1 => {
+                    return Err(CallError(format!("{message} (after {attempt} attempts)")))
+                }
+                Err((_, message)) => return Err(CallError(message)),
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter, capped at 20 seconds.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap = 20_000u64;
+        let ceiling = self
+            .settings
+            .retry_base_ms
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(cap);
+        // Jitter only spreads retries apart; any seed that differs per call will do.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ self.requests_sent();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        Duration::from_millis(rng.random_range(ceiling / 2..=ceiling.max(1)))
+    }
+
+    /// One HTTP request. The error says whether a retry may help.
+    async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, (bool, String)> {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, &self.content_type)
+            .header(reqwest::header::ACCEPT, &self.accept_type)
+            .body(body);
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| (true, describe(&e, &self.url)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| {
+            (
+                true,
+                format!("reading the response failed: {}", describe(&e, &self.url)),
+            )
+        })?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let retryable = status.as_u16() == 429 || status.is_server_error();
+        Err((
+            retryable,
+            format!(
+                "HTTP {status}: {}",
+                snippet(&String::from_utf8_lossy(&bytes))
+            ),
+        ))
+    }
+}
+
+/// A transport error in words a user can act on.
+fn describe(e: &reqwest::Error, url: &str) -> String {
+    if e.is_timeout() {
+        format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)")
+    } else if e.is_connect() {
+        let cause = std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        format!("cannot connect to {url} ({cause}); is the model server running and reachable?")
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text = format!("{text}: {s}");
+            source = s.source();
+        }
+        text
+    }
+}
+
+/// `URL` if it already ends in `/invocations`, else `URL/invocations`.
+fn invocations_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+        return Err(JobError::client(format!(
+            "endpoint URL {url:?} must start with http:// or https:// (e.g. http://localhost:8080)."
+        )));
+    }
+    Ok(if trimmed.ends_with("/invocations") {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/invocations")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocations_suffix_is_added_once() {
+        assert_eq!(
+            invocations_url("http://m:8080").unwrap(),
+            "http://m:8080/invocations"
+        );
+        assert_eq!(
+            invocations_url("http://m:8080/invocations/").unwrap(),
+            "http://m:8080/invocations"
+        );
+        assert!(invocations_url("m:8080")
+            .unwrap_err()
+            .message
+            .contains("must start with http://"));
+    }
+
+    fn predictor(settings: Settings) -> Predictor {
+        let config = crate::config::parse(
+            br#"{"dataset_type":"text/csv","label":"y","label_values_or_threshold":[1],
+                 "facet":[{"name_or_index":"a"}],"methods":{"post_training_bias":{"methods":"all"}},
+                 "predictor":{"endpoint_name":"x","content_type":"text/csv"}}"#,
+        )
+        .unwrap();
+        Predictor::new(
+            &config,
+            Some("http://localhost:1"),
+            vec!["a".into()],
+            settings,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_respect_record_and_byte_limits() {
+        let p = predictor(Settings {
+            max_batch_records: 3,
+            max_payload_bytes: 10,
+            ..Settings::default()
+        });
+        let records: Vec<Vec<u8>> = [2, 2, 2, 2, 9, 2].iter().map(|n| vec![b'x'; *n]).collect();
+        // 3-byte lines (with newline): 3 fit under 10 bytes; the 9-byte record goes alone.
+        assert_eq!(p.batches(&records), vec![(0, 3), (3, 4), (4, 5), (5, 6)]);
+    }
+
+    #[test]
+    fn a_missing_url_says_how_to_give_one() {
+        let config = crate::config::parse(
+            br#"{"dataset_type":"text/csv","label":"y","label_values_or_threshold":[1],
+                 "facet":[{"name_or_index":"a"}],"methods":{"post_training_bias":{"methods":"all"}},
+                 "predictor":{"endpoint_name":"prod-model"}}"#,
+        )
+        .unwrap();
+        let e = Predictor::new(&config, None, vec![], Settings::default())
+            .err()
+            .unwrap();
+        assert!(
+            e.message.contains("endpoint \"prod-model\" has no URL")
+                && e.message.contains("--endpoint-url"),
+            "{}",
+            e.message
+        );
+    }
+}
