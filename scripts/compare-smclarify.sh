@@ -2,7 +2,8 @@
 # Runs openclarify and smclarify (shared/scripts/smclarify_reference.py) on the
 # same configs and data, and diffs their bias sections (1e-9 relative).
 # Cases: the demo config on german credit, the SDK-generated german config,
-# and census-income (200k rows; fetched on first use).
+# census-income (200k rows; fetched on first use), pre-training and with a
+# rule-based predicted column for post-training.
 source "$(dirname "$0")/lib.sh"
 build_release
 PY=$(reference_python)
@@ -21,4 +22,5 @@ if [ -f "$ROOT/test-fixtures/sdk-configs/german_pre.json" ]; then
   compare german-sdk "$ROOT/test-fixtures/sdk-configs/german_pre.json" "$ROOT/test-fixtures/german.csv"
 fi
 compare census "$ROOT/test-fixtures/census/analysis_config.json" "$(census_csv)"
+compare census-post "$ROOT/test-fixtures/census/analysis_config_post.json" "$(census_predicted_csv)"
 exit $status

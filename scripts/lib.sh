@@ -28,3 +28,17 @@ census_csv() {
   fi
   echo "$dir/census_train.csv"
 }
+
+# census_csv plus a column `predicted_income` from a fixed rule (capital
+# gains, dividends or a degree with a full working year), so post-training
+# metrics can be compared without a model.
+census_predicted_csv() {
+  local src out=$ROOT/bench-data/census_train_predicted.csv
+  src=$(census_csv)
+  if [ ! -s "$out" ]; then
+    awk -F, -v OFS=, '{ degree = ($5 ~ /Bachelors|Masters|Doctorate|Prof/);
+      p = ($17 > 5000 || $19 > 1000 || (degree && $40 == 52)) ? "50000+." : "- 50000.";
+      print $0, p }' "$src" > "$out"
+  fi
+  echo "$out"
+}
