@@ -8,7 +8,7 @@
 //! miscounting on purpose.
 //!
 //! # Layout
-//! - [`model`](Model): encoding raw values and scoring records.
+//! - `model`: encoding raw values and scoring records ([`Model`]).
 //! - `training`: fitting the model to a CSV table, or a fixed synthetic one.
 //! - `formats`: reading request bodies and writing responses.
 //! - `server`: the HTTP routes ([`serve`]).
@@ -156,7 +156,8 @@ pub fn run(options: &DemoModelOptions) -> anyhow::Result<()> {
 }
 
 /// Completes on ctrl-c or, on Unix, SIGTERM (what `docker stop` sends).
-/// The handlers are installed before serving so that no signal is missed.
+/// The SIGTERM handler is installed before serving starts, so a stop
+/// right after start-up is not missed.
 fn termination() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
