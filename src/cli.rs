@@ -1,7 +1,7 @@
-//! Command-line interface: `run`, `demo`, and how errors become exit codes.
+//! Command-line interface: `run`, `demo`, `demo-model`, and how errors become exit codes.
 
 use crate::error::JobError;
-use crate::{demo, job, layout, predictor};
+use crate::{demo, demo_model, job, layout, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,8 @@ pub enum Command {
         #[arg(long, default_value = "openclarify-demo")]
         output: PathBuf,
     },
+    /// Serve a demo model (German credit) over SageMaker's /invocations contract.
+    DemoModel(demo_model::DemoModelOptions),
 }
 
 /// Arguments of `run`; each defaults to the processing layout.
@@ -136,6 +138,10 @@ pub fn main() -> ExitCode {
             )
         }
         Command::Demo { output } => finish(demo::run(&output), None),
+        Command::DemoModel(options) => finish(
+            demo_model::run(&options).map_err(|e| JobError::client(format!("{e:#}"))),
+            None,
+        ),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::{JobError, Result};
 use crate::job;
 use std::path::Path;
 
-const GERMAN_CSV: &str = include_str!("../test-fixtures/german.csv");
+pub(crate) const GERMAN_CSV: &str = include_str!("../test-fixtures/german.csv");
 const DEMO_CONFIG: &str = include_str!("../test-fixtures/demo/analysis_config.json");
 
 /// Writes the example's inputs under `root` and runs it.

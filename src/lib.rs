@@ -11,6 +11,7 @@
 //! - [`job`]: wires the stages for one run.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
+//! - [`demo_model`]: a model server speaking SageMaker's inference contract.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod demo;
+pub mod demo_model;
 pub mod error;
 pub mod job;
 pub mod layout;

@@ -1,0 +1,113 @@
+//! The HTTP side of the demo model: SageMaker's bring-your-own-container
+//! inference contract, `GET /ping` and `POST /invocations`.
+
+use super::faults::Faults;
+use super::formats::{read_records, write_predictions, MediaType};
+use super::model::Model;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// SageMaker refuses invocation payloads above 6 MB, so a real endpoint
+/// never sees more; axum's own default (2 MB) would reject Clarify's 5 MB batches.
+const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// Everything a request handler needs.
+struct ServerState {
+    model: Arc<Model>,
+    faults: Faults,
+    /// `/invocations` requests received so far; decides which ones the faults hit.
+    invocations: AtomicU64,
+}
+
+/// Answers requests on `listener` until `shutdown` completes, then finishes
+/// the requests in flight and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    model: Arc<Model>,
+    faults: Faults,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = Arc::new(ServerState {
+        model,
+        faults,
+        invocations: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .route("/ping", get(|| async { StatusCode::OK }))
+        .route("/invocations", post(invoke))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// `POST /invocations`: predicts every record of the body, unless a fault
+/// switch says otherwise.
+async fn invoke(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = state.invocations.fetch_add(1, Ordering::Relaxed) + 1;
+    let fate = state.faults.fate(request);
+    if !state.faults.delay.is_zero() {
+        tokio::time::sleep(state.faults.delay).await;
+    }
+    if let Some(status) = fate.fail_with {
+        return plain_text(status, format!("injected failure of request {request}"));
+    }
+    let header_text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    let Some(request_media) =
+        header_text(header::CONTENT_TYPE).map_or(Some(MediaType::Csv), MediaType::parse)
+    else {
+        return plain_text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be text/csv, application/jsonlines or application/json".into(),
+        );
+    };
+    let Some(response_media) = MediaType::negotiate(header_text(header::ACCEPT), request_media)
+    else {
+        return plain_text(
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept must be text/csv, application/jsonlines or application/json".into(),
+        );
+    };
+    let encoded = match read_records(&state.model, request_media, &body) {
+        Ok(encoded) => encoded,
+        Err(message) => {
+            tracing::debug!(request, "rejected: {message}");
+            return plain_text(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let mut predictions: Vec<_> = encoded
+        .chunks_exact(state.model.features().len())
+        .map(|record| state.model.predict(record))
+        .collect();
+    if fate.drop_last_prediction {
+        predictions.pop();
+    }
+    (
+        [(header::CONTENT_TYPE, response_media.as_str())],
+        write_predictions(response_media, &predictions),
+    )
+        .into_response()
+}
+
+/// A status with a one-line explanation.
+fn plain_text(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain")],
+        message + "\n",
+    )
+        .into_response()
+}
