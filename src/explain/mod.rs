@@ -15,7 +15,9 @@
 //!   (k-means, or k-prototypes when categorical columns are present).
 //! - [`pdp`]: partial dependence grids, synthetic rows and averages.
 
+pub mod aggregate;
 pub mod kernel_shap;
 mod least_squares;
 
+pub use aggregate::{AggregationMethod, GlobalShapState};
 pub use kernel_shap::{coalition_budget, KernelShap, KernelShapSettings, Link, RowPlan};
