@@ -797,6 +797,114 @@ pub(crate) mod tests {
         );
     }
 
+    /// One case of `test-fixtures/shap/kernel_shap.json`, written by
+    /// `scripts/gen-shap-fixture.py` with shap 0.46's `KernelExplainer`.
+    #[derive(serde::Deserialize)]
+    struct ShapCase {
+        weights: Vec<Vec<f64>>,
+        interaction: Vec<f64>,
+        link: String,
+        num_samples: Option<usize>,
+        baseline: Vec<Vec<f64>>,
+        rows: Vec<Vec<f64>>,
+        shap_expected_value: Vec<f64>,
+        shap_values: Vec<Vec<Vec<f64>>>,
+        exact_values: Vec<Vec<Vec<f64>>>,
+    }
+
+    impl ShapCase {
+        /// The fixture's model: sigmoid(W_k·z + V_k z_0 z_last) per output k.
+        fn model(&self, z: &[f64]) -> Vec<f64> {
+            self.weights
+                .iter()
+                .zip(&self.interaction)
+                .map(|(w, v)| {
+                    let s: f64 = z.iter().zip(w).map(|(a, b)| a * b).sum::<f64>()
+                        + v * z[0] * z[z.len() - 1];
+                    1.0 / (1.0 + (-s).exp())
+                })
+                .collect()
+        }
+
+        /// Our values for every row, one list per output.
+        fn explain(&self) -> (Vec<Vec<Vec<f64>>>, Vec<f64>) {
+            let link = if self.link == "logit" {
+                Link::Logit
+            } else {
+                Link::Identity
+            };
+            let explainer =
+                KernelShap::new(self.baseline.clone(), settings(self.num_samples, link));
+            let model = |z: &[f64]| self.model(z);
+            let mut expected = Vec::new();
+            let values = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let (values, e) = explain_row(&explainer, &model, row, i as u64);
+                    expected = e;
+                    values
+                })
+                .collect();
+            (values, expected)
+        }
+    }
+
+    fn shap_fixture() -> FxHashMap<String, ShapCase> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/test-fixtures/shap/kernel_shap.json"
+        );
+        let text = std::fs::read_to_string(path).expect("fixture present");
+        let mut fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        serde_json::from_value(fixture["cases"].take()).unwrap()
+    }
+
+    fn mean_and_max_error(a: &[Vec<Vec<f64>>], b: &[Vec<Vec<f64>>]) -> (f64, f64) {
+        let errors: Vec<f64> = a
+            .iter()
+            .flatten()
+            .flatten()
+            .zip(b.iter().flatten().flatten())
+            .map(|(x, y)| (x - y).abs())
+            .collect();
+        (
+            errors.iter().sum::<f64>() / errors.len() as f64,
+            errors.iter().cloned().fold(0.0, f64::max),
+        )
+    }
+
+    #[test]
+    fn matches_python_shap_when_every_coalition_is_enumerated() {
+        let fixture = shap_fixture();
+        for name in ["at_cap_identity", "at_cap_logit"] {
+            let case = &fixture[name];
+            let (values, expected) = case.explain();
+            for (ours, theirs) in expected.iter().zip(&case.shap_expected_value) {
+                assert!((ours - theirs).abs() < 1e-12, "{name} expected value");
+            }
+            let (_, max_error) = mean_and_max_error(&values, &case.shap_values);
+            assert!(max_error < 1e-9, "{name}: max |ours − shap| = {max_error}");
+            let (_, max_error) = mean_and_max_error(&values, &case.exact_values);
+            assert!(max_error < 1e-9, "{name}: max |ours − exact| = {max_error}");
+        }
+    }
+
+    #[test]
+    fn sampling_error_is_no_worse_than_python_shap() {
+        // Random streams differ from numpy's, so compare accuracy, not values:
+        // both against the brute-force values at the same budget (64 of 1022).
+        let case = &shap_fixture()["sampled_identity"];
+        let (values, _) = case.explain();
+        let (our_mean, our_max) = mean_and_max_error(&values, &case.exact_values);
+        let (shap_mean, shap_max) = mean_and_max_error(&case.shap_values, &case.exact_values);
+        assert!(
+            our_mean < 1.5 * shap_mean && our_max < 1.5 * shap_max,
+            "ours mean {our_mean} max {our_max}; shap mean {shap_mean} max {shap_max}"
+        );
+    }
+
     #[test]
     fn settings_come_from_the_shap_config() {
         let config: ShapConfig = serde_json::from_value(
