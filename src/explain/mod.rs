@@ -7,15 +7,16 @@
 //! outputs to finish the computation. Cells are generic (`T: Clone`), so rows
 //! may hold numbers, strings, or the caller's own cell type.
 //!
-//! - [`kernel_shap`]: coalitions, synthetic rows and the constrained
+//! - [`kernel_shap`] holds coalitions, synthetic rows and the constrained
 //!   weighted least-squares solve, reproducible per dataset row.
-//! - [`aggregate`]: `global_shap_values` (`mean_abs`, `median`, `mean_sq`)
+//! - [`aggregate`] holds `global_shap_values` (`mean_abs`, `median`, `mean_sq`)
 //!   from local values, as a mergeable state.
-//! - [`baseline`]: a baseline summarising the data when none is configured
+//! - [`baseline`] holds a baseline summarising the data when none is configured
 //!   (k-means, or k-prototypes when categorical columns are present).
-//! - [`pdp`]: partial dependence grids, synthetic rows and averages.
+//! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
 
 pub mod aggregate;
+pub mod baseline;
 pub mod kernel_shap;
 mod least_squares;
 
