@@ -19,6 +19,7 @@ pub mod aggregate;
 pub mod baseline;
 pub mod kernel_shap;
 mod least_squares;
+pub mod pdp;
 
 pub use aggregate::{AggregationMethod, GlobalShapState};
 pub use kernel_shap::{coalition_budget, KernelShap, KernelShapSettings, Link, RowPlan};
