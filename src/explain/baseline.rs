@@ -40,7 +40,7 @@ const RESTARTS: u64 = 4;
 /// Lloyd iterations per restart; assignments usually settle far sooner.
 const MAX_ITERATIONS: usize = 100;
 /// The largest k tried when `num_clusters` is absent (contract §2.5).
-pub const MAX_AUTO_CLUSTERS: usize = 12;
+const MAX_AUTO_CLUSTERS: usize = 12;
 /// Auto k stops growing once one more cluster gains less than this share of
 /// the one-cluster cost.
 const ELBOW_GAIN: f64 = 0.05;
