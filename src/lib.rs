@@ -7,6 +7,8 @@
 //!   of raw cells, and which column plays which role.
 //! - [`bias`]: mergeable counts and every pre- and post-training metric,
 //!   numerically as smclarify computes them.
+//! - [`explain`]: Kernel SHAP, computed baselines and partial dependence,
+//!   as pure two-phase computations (synthetic rows out, model outputs in).
 //! - [`output`]: `analysis.json` in Clarify's shape.
 //! - [`job`]: wires the stages for one run.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
@@ -22,6 +24,7 @@ pub mod dataset;
 pub mod demo;
 pub mod demo_model;
 pub mod error;
+pub mod explain;
 pub mod job;
 pub mod layout;
 pub mod output;

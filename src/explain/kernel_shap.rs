@@ -1,0 +1,935 @@
+//! Kernel SHAP for one explained row, split in two phases so that a caller can
+//! batch model calls across many rows.
+//!
+//! 1. [`KernelShap::plan`] picks the coalitions (which features keep the
+//!    row's value) and [`KernelShap::synthetic_rows`] turns them into rows for
+//!    the model: a feature in the coalition keeps the explained row's value,
+//!    the others take a baseline row's value, once per baseline row.
+//! 2. [`KernelShap::solve`] takes the model's answers for those rows and fits
+//!    the Shapley values by weighted least squares, constrained so that they
+//!    add up exactly to `link(f(x)) − expected_value`.
+//!
+//! The sampling follows shap's `KernelExplainer` (shap.md §1): the budget is
+//! `min(num_samples, 2^M − 2)` with `2·M + 2048` when `num_samples` is absent;
+//! coalition sizes whose every subset fits in the budget are enumerated, and
+//! the rest are drawn at random, each draw paired with its complement. When
+//! the budget reaches `2^M − 2` everything is enumerated and the answer is the
+//! exact Shapley value. Features whose value equals every baseline row's are
+//! given 0 and left out, as shap does; `M` counts only the others.
+//!
+//! Two choices differ from shap on purpose: no L1 feature selection (shap's
+//! `l1_reg="auto"` only applies it below 20% of the coalition space, and
+//! Clarify documents no such option), and no rounding of |φ| < 1e-10 to 0,
+//! which would break exact additivity.
+
+use super::least_squares::weighted_least_squares;
+use crate::config::ShapConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
+
+/// Coalitions added to `2·M` when `num_samples` is not configured (Clarify's
+/// documented default, identical to shap's `nsamples="auto"`).
+const DEFAULT_EXTRA_SAMPLES: usize = 2048;
+
+/// Probabilities are clipped to `[ε, 1 − ε]` before the logit so that a model
+/// answering exactly 0 or 1 gives a large finite log-odds instead of ±∞.
+const LOGIT_CLIP: f64 = 1e-12;
+
+/// How model outputs are transformed before they are explained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Explain the outputs as they are.
+    Identity,
+    /// Explain log-odds: `ln(p / (1 − p))` (`use_logit: true`).
+    Logit,
+}
+
+impl Link {
+    /// Maps one model output (or a mean of outputs) into explanation units.
+    pub fn apply(self, value: f64) -> f64 {
+        match self {
+            Link::Identity => value,
+            Link::Logit => {
+                let p = value.clamp(LOGIT_CLIP, 1.0 - LOGIT_CLIP);
+                (p / (1.0 - p)).ln()
+            }
+        }
+    }
+}
+
+/// The settings shared by every explained row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelShapSettings {
+    /// Requested coalitions per row; `None` means Clarify's default.
+    pub num_samples: Option<usize>,
+    /// Identity, or logit when `use_logit` is set.
+    pub link: Link,
+    /// Seed of the coalition sampler. Clarify promises determinism only with
+    /// a seed; we are deterministic always and use 0 when none is configured.
+    pub seed: u64,
+}
+
+impl KernelShapSettings {
+    /// Reads `num_samples`, `use_logit` and `seed` from `methods.shap`.
+    pub fn from_config(config: &ShapConfig) -> Self {
+        KernelShapSettings {
+            num_samples: config.num_samples.map(|n| n as usize),
+            link: if config.use_logit.unwrap_or(false) {
+                Link::Logit
+            } else {
+                Link::Identity
+            },
+            seed: config.seed.unwrap_or(0),
+        }
+    }
+}
+
+/// The number of coalitions evaluated for `num_features` varying features:
+/// `min(num_samples or 2·M + 2048, 2^M − 2)`.
+pub fn coalition_budget(num_samples: Option<usize>, num_features: usize) -> usize {
+    let requested = num_samples.unwrap_or(2 * num_features + DEFAULT_EXTRA_SAMPLES);
+    match proper_coalition_count(num_features) {
+        Some(all) => requested.min(all),
+        None => requested,
+    }
+}
+
+/// `2^M − 2`: every coalition except the empty and the full one, which
+/// Kernel SHAP treats as constraints. `None` when it does not fit a `usize`.
+fn proper_coalition_count(num_features: usize) -> Option<usize> {
+    if num_features >= usize::BITS as usize - 1 {
+        return None;
+    }
+    Some((1usize << num_features).saturating_sub(2))
+}
+
+/// The coalitions chosen for one explained row, with their regression weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowPlan {
+    num_features: usize,
+    varying: Vec<usize>,
+    coalitions: Vec<Vec<bool>>,
+    weights: Vec<f64>,
+}
+
+impl RowPlan {
+    /// Indices of the features that differ from at least one baseline row;
+    /// only these are players, the others get a SHAP value of 0.
+    pub fn varying_features(&self) -> &[usize] {
+        &self.varying
+    }
+
+    /// The coalitions, each a flag per varying feature (`true` = the feature
+    /// keeps the explained row's value).
+    pub fn coalitions(&self) -> &[Vec<bool>] {
+        &self.coalitions
+    }
+}
+
+/// A Kernel SHAP explainer over one baseline; the cells may be of any type
+/// the caller's rows use (numbers, strings, an enum of both).
+#[derive(Debug, Clone)]
+pub struct KernelShap<T> {
+    baseline: Vec<Vec<T>>,
+    settings: KernelShapSettings,
+}
+
+impl<T: Clone + PartialEq> KernelShap<T> {
+    /// Creates an explainer. Panics if the baseline is empty or its rows have
+    /// different lengths: the caller validates the baseline first.
+    pub fn new(baseline: Vec<Vec<T>>, settings: KernelShapSettings) -> Self {
+        assert!(!baseline.is_empty(), "the baseline needs at least one row");
+        assert!(
+            baseline.iter().all(|row| row.len() == baseline[0].len()),
+            "baseline rows have one value per feature"
+        );
+        KernelShap { baseline, settings }
+    }
+
+    /// The baseline rows; the caller sends them to the model once and passes
+    /// the answers to [`KernelShap::expected_values`].
+    pub fn baseline(&self) -> &[Vec<T>] {
+        &self.baseline
+    }
+
+    /// `expected_value` per model output: the link of the mean output over the
+    /// baseline rows. `baseline_outputs[k][b]` is output `k` for baseline row `b`.
+    ///
+    /// The link is applied after averaging, as shap's `link="logit"` does
+    /// (shap.md doubt D4), so the values stay additive in log-odds.
+    pub fn expected_values(&self, baseline_outputs: &[Vec<f64>]) -> Vec<f64> {
+        baseline_outputs
+            .iter()
+            .map(|outputs| {
+                assert_eq!(
+                    outputs.len(),
+                    self.baseline.len(),
+                    "one output per baseline row"
+                );
+                self.settings.link.apply(mean(outputs))
+            })
+            .collect()
+    }
+
+    /// Chooses the coalitions for `row`. `global_row_index` is the row's index
+    /// in the whole dataset: the random draws depend only on it and the seed,
+    /// so any sharding or processing order gives the same values.
+    pub fn plan(&self, row: &[T], global_row_index: u64) -> RowPlan {
+        assert_eq!(
+            row.len(),
+            self.baseline[0].len(),
+            "the row has one value per feature"
+        );
+        let varying: Vec<usize> = (0..row.len())
+            .filter(|&j| self.baseline.iter().any(|b| b[j] != row[j]))
+            .collect();
+        // With 0 or 1 players the answer needs no coalitions at all.
+        let sampled = if varying.len() < 2 {
+            WeightedCoalitions::default()
+        } else {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.settings.seed);
+            // One ChaCha stream per dataset row: independent and order-free.
+            rng.set_stream(global_row_index);
+            let budget = coalition_budget(self.settings.num_samples, varying.len());
+            sample_coalitions(varying.len(), budget, &mut rng)
+        };
+        RowPlan {
+            num_features: row.len(),
+            varying,
+            coalitions: sampled.masks,
+            weights: sampled.weights,
+        }
+    }
+
+    /// The rows to send to the model for `plan`: coalition-major, one row per
+    /// (coalition, baseline row), i.e. `coalitions × baseline rows` rows.
+    pub fn synthetic_rows(&self, row: &[T], plan: &RowPlan) -> Vec<Vec<T>> {
+        let mut rows = Vec::with_capacity(plan.coalitions.len() * self.baseline.len());
+        for coalition in &plan.coalitions {
+            for background in &self.baseline {
+                let mut synthetic = background.clone();
+                for (&feature, &present) in plan.varying.iter().zip(coalition) {
+                    if present {
+                        synthetic[feature] = row[feature].clone();
+                    }
+                }
+                rows.push(synthetic);
+            }
+        }
+        rows
+    }
+
+    /// Solves for the SHAP values of one row, one vector per model output.
+    ///
+    /// `synthetic_outputs[k]` holds output `k` for every row of
+    /// [`KernelShap::synthetic_rows`], in that order; `prediction[k]` is the
+    /// raw model output `k` for the explained row; `expected_values` comes from
+    /// [`KernelShap::expected_values`]. Each returned vector has one value per
+    /// feature and sums to `link(prediction[k]) − expected_values[k]`.
+    pub fn solve(
+        &self,
+        plan: &RowPlan,
+        synthetic_outputs: &[Vec<f64>],
+        prediction: &[f64],
+        expected_values: &[f64],
+    ) -> Vec<Vec<f64>> {
+        assert_eq!(
+            synthetic_outputs.len(),
+            prediction.len(),
+            "one prediction per output"
+        );
+        assert_eq!(
+            expected_values.len(),
+            prediction.len(),
+            "one expected value per output"
+        );
+        let link = self.settings.link;
+        let totals: Vec<f64> = prediction
+            .iter()
+            .zip(expected_values)
+            .map(|(&p, &e)| link.apply(p) - e)
+            .collect();
+        let mut shap = vec![vec![0.0; plan.num_features]; prediction.len()];
+        match plan.varying.as_slice() {
+            [] => {}
+            [only] => {
+                for (values, total) in shap.iter_mut().zip(&totals) {
+                    values[*only] = *total;
+                }
+            }
+            [others @ .., last] => {
+                // The constraint Σφ = total removes φ_last: substitute
+                // φ_last = total − Σ others, as shap does, and regress on the
+                // differences z_j − z_last.
+                let design: Vec<Vec<f64>> = plan
+                    .coalitions
+                    .iter()
+                    .map(|mask| {
+                        let last_present = indicator(mask[others.len()]);
+                        mask[..others.len()]
+                            .iter()
+                            .map(|&m| indicator(m) - last_present)
+                            .collect()
+                    })
+                    .collect();
+                let targets: Vec<Vec<f64>> = synthetic_outputs
+                    .iter()
+                    .zip(expected_values.iter().zip(&totals))
+                    .map(|(outputs, (&expected, &total))| {
+                        let per_coalition = self.baseline.len();
+                        assert_eq!(
+                            outputs.len(),
+                            plan.coalitions.len() * per_coalition,
+                            "one output per synthetic row"
+                        );
+                        outputs
+                            .chunks(per_coalition)
+                            .zip(&plan.coalitions)
+                            .map(|(answers, mask)| {
+                                link.apply(mean(answers))
+                                    - expected
+                                    - indicator(mask[others.len()]) * total
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let fitted = weighted_least_squares(&design, others.len(), &targets, &plan.weights);
+                for ((values, coefficients), total) in shap.iter_mut().zip(fitted).zip(&totals) {
+                    for (&feature, &phi) in others.iter().zip(&coefficients) {
+                        values[feature] = phi;
+                    }
+                    values[*last] = total - coefficients.iter().sum::<f64>();
+                }
+            }
+        }
+        shap
+    }
+}
+
+fn indicator(present: bool) -> f64 {
+    if present {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Coalitions with their accumulated weights; a coalition drawn twice is
+/// stored once with twice the weight, as shap does.
+#[derive(Default)]
+struct WeightedCoalitions {
+    masks: Vec<Vec<bool>>,
+    weights: Vec<f64>,
+    position: FxHashMap<Vec<bool>, usize>,
+}
+
+impl WeightedCoalitions {
+    /// Adds `weight` to `mask`; returns whether the coalition is new.
+    fn add(&mut self, mask: Vec<bool>, weight: f64) -> bool {
+        if let Some(&i) = self.position.get(&mask) {
+            self.weights[i] += weight;
+            return false;
+        }
+        self.position.insert(mask.clone(), self.masks.len());
+        self.masks.push(mask);
+        self.weights.push(weight);
+        true
+    }
+}
+
+/// shap's `KernelExplainer` sampling for `m ≥ 2` players and `budget` coalitions.
+///
+/// Sizes `s` and `m − s` are handled together (a coalition and its
+/// complement). The Shapley kernel gives size `s` the total weight
+/// `(m − 1) / (s (m − s))`; sizes are enumerated completely, smallest first,
+/// while the budget share they deserve covers all their subsets. The
+/// remaining budget is spent on random coalitions whose size is drawn in
+/// proportion to the kernel, each followed by its complement (which lowers
+/// the variance); their weights are counts, rescaled to the kernel weight
+/// the enumerated sizes left over.
+fn sample_coalitions(m: usize, budget: usize, rng: &mut ChaCha8Rng) -> WeightedCoalitions {
+    let num_subset_sizes = m / 2; // ceil((m − 1) / 2)
+    let num_paired_sizes = (m - 1) / 2; // floor((m − 1) / 2)
+    let mut size_weights: Vec<f64> = (1..=num_subset_sizes)
+        .map(|s| {
+            let kernel = (m - 1) as f64 / (s * (m - s)) as f64;
+            if s <= num_paired_sizes {
+                2.0 * kernel
+            } else {
+                kernel
+            }
+        })
+        .collect();
+    let total: f64 = size_weights.iter().sum();
+    size_weights.iter_mut().for_each(|w| *w /= total);
+
+    let mut coalitions = WeightedCoalitions::default();
+    let mut samples_left = budget as f64;
+    let mut remaining = size_weights.clone();
+    let mut num_full_sizes = 0;
+    for size in 1..=num_subset_sizes {
+        let paired = size <= num_paired_sizes;
+        let count = binomial(m, size) * if paired { 2.0 } else { 1.0 };
+        // The 1e-8 slack is shap's: it keeps float rounding from refusing a
+        // size the budget covers exactly.
+        if samples_left * remaining[size - 1] / count < 1.0 - 1e-8 {
+            break;
+        }
+        num_full_sizes += 1;
+        samples_left -= count;
+        if remaining[size - 1] < 1.0 {
+            let share = remaining[size - 1];
+            remaining.iter_mut().for_each(|w| *w /= 1.0 - share);
+        }
+        let weight = size_weights[size - 1] / binomial(m, size) / if paired { 2.0 } else { 1.0 };
+        for_each_combination(m, size, |members| {
+            let mut mask = vec![false; m];
+            members.iter().for_each(|&i| mask[i] = true);
+            let complement: Vec<bool> = mask.iter().map(|p| !p).collect();
+            coalitions.add(mask, weight);
+            // The complement goes right after its subset, as in shap.
+            if paired {
+                coalitions.add(complement, weight);
+            }
+        });
+    }
+
+    let num_fixed = coalitions.masks.len();
+    if num_full_sizes < num_subset_sizes {
+        let mut samples_left = budget.saturating_sub(num_fixed);
+        // Each paired draw yields two coalitions, so paired sizes are drawn
+        // half as often.
+        let draw_weights: Vec<f64> = size_weights
+            .iter()
+            .enumerate()
+            .skip(num_full_sizes)
+            .map(|(i, w)| if i < num_paired_sizes { w / 2.0 } else { *w })
+            .collect();
+        let draw_total: f64 = draw_weights.iter().sum();
+        let mut draws_left = 4 * samples_left; // shap's cap on draws
+        while samples_left > 0 && draws_left > 0 {
+            draws_left -= 1;
+            let size = num_full_sizes + 1 + draw_index(&draw_weights, draw_total, rng);
+            let mask = random_subset(m, size, rng);
+            let complement: Vec<bool> = mask.iter().map(|p| !p).collect();
+            if coalitions.add(mask, 1.0) {
+                samples_left -= 1;
+            }
+            if samples_left > 0 && size <= num_paired_sizes && coalitions.add(complement, 1.0) {
+                samples_left -= 1;
+            }
+        }
+        let weight_left: f64 = size_weights[num_full_sizes..].iter().sum();
+        let drawn: f64 = coalitions.weights[num_fixed..].iter().sum();
+        if drawn > 0.0 {
+            coalitions.weights[num_fixed..]
+                .iter_mut()
+                .for_each(|w| *w *= weight_left / drawn);
+        }
+    }
+    coalitions
+}
+
+/// `n choose k` as a float (exact for the sizes that can be enumerated).
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k)
+        .fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+        .round()
+}
+
+/// Calls `visit` with every `k`-subset of `0..n` in lexicographic order.
+fn for_each_combination(n: usize, k: usize, mut visit: impl FnMut(&[usize])) {
+    let mut members: Vec<usize> = (0..k).collect();
+    loop {
+        visit(&members);
+        // Advance the rightmost member that can still move right.
+        let Some(i) = (0..k).rev().find(|&i| members[i] < n - k + i) else {
+            return;
+        };
+        members[i] += 1;
+        for j in i + 1..k {
+            members[j] = members[j - 1] + 1;
+        }
+    }
+}
+
+/// An index drawn with probability `weights[i] / total`.
+fn draw_index(weights: &[f64], total: f64, rng: &mut ChaCha8Rng) -> usize {
+    let mut target = rng.random::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if target < *w {
+            return i;
+        }
+        target -= w;
+    }
+    weights.len() - 1
+}
+
+/// A uniformly random subset of `size` of `0..m`, by partial Fisher–Yates.
+fn random_subset(m: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..m).collect();
+    for i in 0..size {
+        let j = rng.random_range(i..m);
+        order.swap(i, j);
+    }
+    let mut mask = vec![false; m];
+    order[..size].iter().for_each(|&i| mask[i] = true);
+    mask
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A model: one row of features in, one value per output.
+    pub(crate) type Model<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+
+    /// Runs both phases for one row, the way the job will (minus HTTP).
+    pub(crate) fn explain_row(
+        explainer: &KernelShap<f64>,
+        model: Model,
+        row: &[f64],
+        global_row_index: u64,
+    ) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let baseline_outputs = transpose(explainer.baseline().iter().map(|b| model(b)).collect());
+        let expected = explainer.expected_values(&baseline_outputs);
+        let plan = explainer.plan(row, global_row_index);
+        let synthetic = explainer.synthetic_rows(row, &plan);
+        let outputs = transpose(synthetic.iter().map(|r| model(r)).collect());
+        let outputs = if outputs.is_empty() {
+            vec![vec![]; expected.len()]
+        } else {
+            outputs
+        };
+        (
+            explainer.solve(&plan, &outputs, &model(row), &expected),
+            expected,
+        )
+    }
+
+    /// Row-major answers (one vector per row) to one vector per output.
+    fn transpose(per_row: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+        let outputs = per_row.first().map_or(0, Vec::len);
+        (0..outputs)
+            .map(|k| per_row.iter().map(|r| r[k]).collect())
+            .collect()
+    }
+
+    /// Exact Shapley values from the definition: every subset S of the other
+    /// features, weighted |S|! (M − |S| − 1)! / M!, with the value function
+    /// v(S) = link(mean over baseline rows of f(x_S, b_rest)).
+    pub(crate) fn brute_force_shapley(
+        model: Model,
+        row: &[f64],
+        baseline: &[Vec<f64>],
+        link: Link,
+    ) -> Vec<Vec<f64>> {
+        let m = row.len();
+        let value = |subset: usize| -> Vec<f64> {
+            let outputs: Vec<Vec<f64>> = baseline
+                .iter()
+                .map(|b| {
+                    let z: Vec<f64> = (0..m)
+                        .map(|j| if subset >> j & 1 == 1 { row[j] } else { b[j] })
+                        .collect();
+                    model(&z)
+                })
+                .collect();
+            (0..outputs[0].len())
+                .map(|k| {
+                    link.apply(outputs.iter().map(|o| o[k]).sum::<f64>() / outputs.len() as f64)
+                })
+                .collect()
+        };
+        let values: Vec<Vec<f64>> = (0..1usize << m).map(value).collect();
+        let factorial = |n: usize| (1..=n).map(|i| i as f64).product::<f64>();
+        let outputs = values[0].len();
+        (0..outputs)
+            .map(|k| {
+                (0..m)
+                    .map(|i| {
+                        (0..1usize << m)
+                            .filter(|s| s >> i & 1 == 0)
+                            .map(|s| {
+                                let size = s.count_ones() as usize;
+                                let weight =
+                                    factorial(size) * factorial(m - size - 1) / factorial(m);
+                                weight * (values[s | 1 << i][k] - values[s][k])
+                            })
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Two outputs with interactions, a max and a sine: far from additive.
+    pub(crate) fn nonlinear(z: &[f64]) -> Vec<f64> {
+        let m = z.len();
+        let s: f64 = z
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 + 1.0) * 0.3 * v)
+            .sum();
+        let interaction = z[0] * z[m - 1] + z[1].max(z[m / 2]);
+        let p = 1.0 / (1.0 + (-(s * 0.5 + interaction - 1.0)).exp());
+        vec![p, (z[0] * 2.0).sin() * z[1] + z[m - 1].powi(2)]
+    }
+
+    /// Deterministic pseudo-random test data (no RNG dependency in tests).
+    pub(crate) fn grid_value(i: usize, j: usize) -> f64 {
+        ((i * 7 + j * 13) % 11) as f64 / 5.0 - 1.0
+    }
+
+    fn settings(num_samples: Option<usize>, link: Link) -> KernelShapSettings {
+        KernelShapSettings {
+            num_samples,
+            link,
+            seed: 42,
+        }
+    }
+
+    fn max_abs_difference(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn budget_follows_clarify_formula() {
+        // The two worked examples of the AWS docs, and the cap.
+        assert_eq!(coalition_budget(None, 10), 1022);
+        assert_eq!(coalition_budget(None, 20), 2088);
+        assert_eq!(coalition_budget(Some(64), 20), 64);
+        assert_eq!(coalition_budget(Some(5000), 9), 510);
+        assert_eq!(coalition_budget(None, 100), 2248);
+    }
+
+    #[test]
+    fn equals_brute_force_shapley_at_the_cap() {
+        for link in [Link::Identity, Link::Logit] {
+            for m in 3..=6 {
+                let baseline: Vec<Vec<f64>> = (0..3)
+                    .map(|b| (0..m).map(|j| grid_value(b + 20, j)).collect())
+                    .collect();
+                let explainer = KernelShap::new(baseline.clone(), settings(None, link));
+                for r in 0..4 {
+                    let row: Vec<f64> = (0..m).map(|j| grid_value(r, j) + 0.5).collect();
+                    let (shap, _) = explain_row(&explainer, &nonlinear, &row, r as u64);
+                    let exact = brute_force_shapley(&nonlinear, &row, &baseline, link);
+                    let error = max_abs_difference(&shap, &exact);
+                    assert!(error < 1e-9, "M={m} {link:?} row {r}: error {error}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn enumerates_every_coalition_at_the_cap() {
+        let explainer = KernelShap::new(vec![vec![0.0; 5]], settings(None, Link::Identity));
+        let plan = explainer.plan(&[1.0; 5], 0);
+        assert_eq!(plan.coalitions().len(), 30);
+        let distinct: std::collections::HashSet<_> = plan.coalitions().iter().collect();
+        assert_eq!(distinct.len(), 30);
+    }
+
+    #[test]
+    fn sampled_values_add_up_and_converge() {
+        let m = 9;
+        let baseline: Vec<Vec<f64>> = (0..2)
+            .map(|b| (0..m).map(|j| grid_value(b + 30, j)).collect())
+            .collect();
+        let rows: Vec<Vec<f64>> = (0..12)
+            .map(|r| (0..m).map(|j| grid_value(r, j) + 0.7).collect())
+            .collect();
+        let mean_error = |num_samples: usize| -> f64 {
+            let explainer = KernelShap::new(
+                baseline.clone(),
+                settings(Some(num_samples), Link::Identity),
+            );
+            let mut total = 0.0;
+            for (r, row) in rows.iter().enumerate() {
+                let (shap, expected) = explain_row(&explainer, &nonlinear, row, r as u64);
+                let prediction = nonlinear(row);
+                for k in 0..2 {
+                    let sum: f64 = shap[k].iter().sum();
+                    assert!(
+                        (sum - (prediction[k] - expected[k])).abs() < 1e-12,
+                        "efficiency"
+                    );
+                }
+                let exact = brute_force_shapley(&nonlinear, row, &baseline, Link::Identity);
+                total += shap
+                    .iter()
+                    .flatten()
+                    .zip(exact.iter().flatten())
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f64>();
+            }
+            total / (rows.len() * m * 2) as f64
+        };
+        let errors: Vec<f64> = [24, 96, 400, 510].map(mean_error).to_vec();
+        assert!(errors[0] > errors[1] && errors[1] > errors[2], "{errors:?}");
+        assert!(errors[2] < 0.2 * errors[0], "{errors:?}");
+        assert!(errors[3] < 1e-12, "{errors:?}");
+    }
+
+    #[test]
+    fn seeded_runs_repeat_and_depend_on_seed_and_row_index() {
+        let m = 12;
+        let baseline = vec![vec![0.0; m]];
+        let row: Vec<f64> = (0..m).map(|j| j as f64 + 1.0).collect();
+        let explainer = KernelShap::new(baseline.clone(), settings(Some(100), Link::Identity));
+        let first = explain_row(&explainer, &nonlinear, &row, 7).0;
+        assert_eq!(first, explain_row(&explainer, &nonlinear, &row, 7).0);
+        assert_ne!(first, explain_row(&explainer, &nonlinear, &row, 8).0);
+        let reseeded = KernelShap::new(
+            baseline,
+            KernelShapSettings {
+                seed: 43,
+                ..settings(Some(100), Link::Identity)
+            },
+        );
+        assert_ne!(first, explain_row(&reseeded, &nonlinear, &row, 7).0);
+    }
+
+    #[test]
+    fn processing_order_does_not_change_values() {
+        let m = 11;
+        let explainer = KernelShap::new(
+            vec![vec![0.0; m], vec![1.0; m]],
+            settings(Some(60), Link::Identity),
+        );
+        let rows: Vec<Vec<f64>> = (0..6)
+            .map(|r| (0..m).map(|j| grid_value(r, j) * 3.0).collect())
+            .collect();
+        let forward: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| explain_row(&explainer, &nonlinear, r, i as u64).0)
+            .collect();
+        // A second "shard" processes the rows backwards, keyed by the same indices.
+        let mut backward: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, r)| explain_row(&explainer, &nonlinear, r, i as u64).0)
+            .collect();
+        backward.reverse();
+        assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn features_equal_to_every_baseline_row_get_zero() {
+        let baseline = vec![vec![0.0, 5.0, 1.0, 2.0], vec![1.0, 5.0, 0.0, 2.0]];
+        let row = [2.0, 5.0, 3.0, 4.0];
+        let explainer = KernelShap::new(baseline.clone(), settings(None, Link::Identity));
+        let plan = explainer.plan(&row, 0);
+        assert_eq!(plan.varying_features(), &[0, 2, 3]);
+        let (shap, _) = explain_row(&explainer, &nonlinear, &row, 0);
+        assert!(shap.iter().all(|values| values[1] == 0.0));
+        let exact = brute_force_shapley(&nonlinear, &row, &baseline, Link::Identity);
+        assert!(max_abs_difference(&shap, &exact) < 1e-9);
+    }
+
+    #[test]
+    fn one_varying_feature_takes_the_whole_difference() {
+        let explainer = KernelShap::new(vec![vec![0.0, 1.0, 2.0]], settings(None, Link::Identity));
+        let (shap, expected) = explain_row(&explainer, &nonlinear, &[0.0, 3.0, 2.0], 0);
+        let prediction = nonlinear(&[0.0, 3.0, 2.0]);
+        assert_eq!(shap[0], vec![0.0, prediction[0] - expected[0], 0.0]);
+        let (nothing, _) = explain_row(&explainer, &nonlinear, &[0.0, 1.0, 2.0], 0);
+        assert_eq!(nothing, vec![vec![0.0; 3]; 2]);
+    }
+
+    #[test]
+    fn logit_explains_log_odds() {
+        // logit(sigmoid(w·z)) is linear, so with one baseline row the exact
+        // values are w_i (x_i − b_i), even when sampling below the cap.
+        let weights = [
+            0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3, 0.6, 1.2, -2.0, 0.9, 0.4,
+        ];
+        let model = |z: &[f64]| {
+            let s: f64 = z.iter().zip(&weights).map(|(a, w)| a * w).sum();
+            vec![1.0 / (1.0 + (-s).exp())]
+        };
+        let baseline = vec![vec![0.1; weights.len()]];
+        let row: Vec<f64> = (0..weights.len()).map(|j| grid_value(3, j)).collect();
+        let explainer = KernelShap::new(baseline, settings(Some(200), Link::Logit));
+        let (shap, expected) = explain_row(&explainer, &model, &row, 0);
+        let base_sum: f64 = weights.iter().map(|w| w * 0.1).sum();
+        assert!((expected[0] - base_sum).abs() < 1e-12);
+        for (j, w) in weights.iter().enumerate() {
+            assert!(
+                (shap[0][j] - w * (row[j] - 0.1)).abs() < 1e-9,
+                "feature {j}"
+            );
+        }
+        // Outputs of exactly 0 or 1 stay finite.
+        assert!(Link::Logit.apply(1.0).is_finite() && Link::Logit.apply(0.0).is_finite());
+    }
+
+    #[test]
+    fn string_cells_build_synthetic_rows() {
+        let explainer = KernelShap::new(
+            vec![vec!["a", "x"], vec!["b", "x"]],
+            settings(None, Link::Identity),
+        );
+        let row = ["c", "y"];
+        let plan = explainer.plan(&row, 0);
+        assert_eq!(plan.coalitions(), &[vec![true, false], vec![false, true]]);
+        let rows = explainer.synthetic_rows(&row, &plan);
+        assert_eq!(
+            rows,
+            vec![
+                vec!["c", "x"],
+                vec!["c", "x"],
+                vec!["a", "y"],
+                vec!["b", "y"]
+            ]
+        );
+    }
+
+    /// One case of `test-fixtures/shap/kernel_shap.json`, written by
+    /// `scripts/gen-shap-fixture.py` with shap 0.46's `KernelExplainer`.
+    #[derive(serde::Deserialize)]
+    struct ShapCase {
+        weights: Vec<Vec<f64>>,
+        interaction: Vec<f64>,
+        link: String,
+        num_samples: Option<usize>,
+        baseline: Vec<Vec<f64>>,
+        rows: Vec<Vec<f64>>,
+        shap_expected_value: Vec<f64>,
+        shap_values: Vec<Vec<Vec<f64>>>,
+        exact_values: Vec<Vec<Vec<f64>>>,
+    }
+
+    impl ShapCase {
+        /// The fixture's model: sigmoid(W_k·z + V_k z_0 z_last) per output k.
+        fn model(&self, z: &[f64]) -> Vec<f64> {
+            self.weights
+                .iter()
+                .zip(&self.interaction)
+                .map(|(w, v)| {
+                    let s: f64 = z.iter().zip(w).map(|(a, b)| a * b).sum::<f64>()
+                        + v * z[0] * z[z.len() - 1];
+                    1.0 / (1.0 + (-s).exp())
+                })
+                .collect()
+        }
+
+        /// Our values for every row, one list per output.
+        fn explain(&self) -> (Vec<Vec<Vec<f64>>>, Vec<f64>) {
+            let link = if self.link == "logit" {
+                Link::Logit
+            } else {
+                Link::Identity
+            };
+            let explainer =
+                KernelShap::new(self.baseline.clone(), settings(self.num_samples, link));
+            let model = |z: &[f64]| self.model(z);
+            let mut expected = Vec::new();
+            let values = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let (values, e) = explain_row(&explainer, &model, row, i as u64);
+                    expected = e;
+                    values
+                })
+                .collect();
+            (values, expected)
+        }
+    }
+
+    fn shap_fixture() -> FxHashMap<String, ShapCase> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/test-fixtures/shap/kernel_shap.json"
+        );
+        let text = std::fs::read_to_string(path).expect("fixture present");
+        let mut fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        serde_json::from_value(fixture["cases"].take()).unwrap()
+    }
+
+    fn mean_and_max_error(a: &[Vec<Vec<f64>>], b: &[Vec<Vec<f64>>]) -> (f64, f64) {
+        let errors: Vec<f64> = a
+            .iter()
+            .flatten()
+            .flatten()
+            .zip(b.iter().flatten().flatten())
+            .map(|(x, y)| (x - y).abs())
+            .collect();
+        (
+            errors.iter().sum::<f64>() / errors.len() as f64,
+            errors.iter().cloned().fold(0.0, f64::max),
+        )
+    }
+
+    #[test]
+    fn matches_python_shap_when_every_coalition_is_enumerated() {
+        let fixture = shap_fixture();
+        for name in ["at_cap_identity", "at_cap_logit"] {
+            let case = &fixture[name];
+            let (values, expected) = case.explain();
+            for (ours, theirs) in expected.iter().zip(&case.shap_expected_value) {
+                assert!((ours - theirs).abs() < 1e-12, "{name} expected value");
+            }
+            let (_, max_error) = mean_and_max_error(&values, &case.shap_values);
+            assert!(max_error < 1e-9, "{name}: max |ours − shap| = {max_error}");
+            let (_, max_error) = mean_and_max_error(&values, &case.exact_values);
+            assert!(max_error < 1e-9, "{name}: max |ours − exact| = {max_error}");
+        }
+    }
+
+    #[test]
+    fn sampling_error_is_no_worse_than_python_shap() {
+        // Random streams differ from numpy's, so compare accuracy, not values:
+        // both against the brute-force values at the same budget (64 of 1022).
+        let case = &shap_fixture()["sampled_identity"];
+        let (values, _) = case.explain();
+        let (our_mean, our_max) = mean_and_max_error(&values, &case.exact_values);
+        let (shap_mean, shap_max) = mean_and_max_error(&case.shap_values, &case.exact_values);
+        assert!(
+            our_mean < 1.5 * shap_mean && our_max < 1.5 * shap_max,
+            "ours mean {our_mean} max {our_max}; shap mean {shap_mean} max {shap_max}"
+        );
+    }
+
+    #[test]
+    fn settings_come_from_the_shap_config() {
+        let config: ShapConfig = serde_json::from_value(
+            serde_json::json!({"num_samples": 100, "use_logit": true, "seed": 3}),
+        )
+        .unwrap();
+        let settings = KernelShapSettings::from_config(&config);
+        assert_eq!(
+            settings,
+            KernelShapSettings {
+                num_samples: Some(100),
+                link: Link::Logit,
+                seed: 3
+            }
+        );
+        let defaults = KernelShapSettings::from_config(
+            &serde_json::from_value(serde_json::json!({})).unwrap(),
+        );
+        assert_eq!(
+            defaults,
+            KernelShapSettings {
+                num_samples: None,
+                link: Link::Identity,
+                seed: 0
+            }
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Explainability: Kernel SHAP, its global aggregates, computed baselines and
+//! partial dependence, as pure computations without I/O.
+//!
+//! Every model-dependent step is split in two so that the caller can batch
+//! model calls freely (many explained rows per HTTP request):
+//! first build the synthetic rows to evaluate, then hand back the model's
+//! outputs to finish the computation. Cells are generic (`T: Clone`), so rows
+//! may hold numbers, strings, or the caller's own cell type.
+//!
+//! - [`kernel_shap`] holds coalitions, synthetic rows and the constrained
+//!   weighted least-squares solve, reproducible per dataset row.
+//! - [`aggregate`] holds `global_shap_values` (`mean_abs`, `median`, `mean_sq`)
+//!   from local values, as a mergeable state.
+//! - [`baseline`] holds a baseline summarising the data when none is configured
+//!   (k-means, or k-prototypes when categorical columns are present).
+//! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
+
+pub mod aggregate;
+pub mod baseline;
+pub mod kernel_shap;
+mod least_squares;
+pub mod pdp;
+
+pub use aggregate::{AggregationMethod, GlobalShapState};
+pub use kernel_shap::{coalition_budget, KernelShap, KernelShapSettings, Link, RowPlan};
