@@ -1,10 +1,12 @@
 //! `openclarify demo`: the bundled German credit example, no setup needed.
 //!
 //! It lays out a processing folder (config, data, output) under the chosen
-//! directory, runs the job there exactly as `run` would, and prints where
-//! the results are.
+//! directory, starts the demo model on a free loopback port, runs the job
+//! there exactly as `run` would (calling the model over HTTP for the
+//! post-training metrics), and prints where the results are.
 
 use crate::error::{JobError, Result};
+use crate::demo_model::{self, DemoModelOptions};
 use crate::job;
 use std::path::Path;
 
@@ -30,13 +32,28 @@ pub fn run(root: &Path) -> Result<()> {
         data: write("input/data/german.csv", GERMAN_CSV)?,
         output: root.join("output"),
     };
-    let summary = job::run(&paths, &job::JobOptions::default())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| JobError::algorithm(format!("Cannot start the async runtime: {e}")))?;
+    let (address, server) = runtime
+        .block_on(demo_model::spawn_local(&DemoModelOptions::default()))
+        .map_err(|e| JobError::algorithm(format!("Cannot start the demo model: {e:#}")))?;
+    let options = job::JobOptions {
+        endpoint_url: Some(format!("http://{address}")),
+        ..job::JobOptions::default()
+    };
+    let outcome = job::run(&paths, &options);
+    server.abort();
+    let summary = outcome?;
     println!(
         "openclarify demo: {} rows analysed in {:.2?}.",
         summary.rows, summary.elapsed
     );
     println!("  config:  {}", paths.config.display());
     println!("  data:    {}", paths.data.display());
+    println!("  model:   demo model at {} (stopped)", options.endpoint_url.as_deref().unwrap_or_default());
     println!("  results: {}", summary.analysis.display());
     Ok(())
 }
