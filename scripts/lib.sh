@@ -28,3 +28,6 @@ census_csv() {
   fi
   echo "$dir/census_train.csv"
 }
+
+# The processing image that scripts/build-image.sh builds.
+IMAGE=${OPENCLARIFY_IMAGE:-openclarify:latest}
