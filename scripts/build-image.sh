@@ -28,7 +28,8 @@ if [ -f "$bundle" ]; then
   mkdir -p "$context/rootfs/etc/ssl/certs"
   cp "$bundle" "$context/rootfs/etc/ssl/certs/"
 else
-  echo "note: no $bundle on this host; the image has no CA bundle" >&2
+  # reqwest 0.13 cannot build an HTTP client without CA certificates.
+  echo "warning: no $bundle on this host; the image has no CA bundle, so model calls will fail" >&2
 fi
 
 docker build --quiet --tag "$IMAGE" "$context" >/dev/null
