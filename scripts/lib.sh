@@ -42,3 +42,5 @@ census_predicted_csv() {
   fi
   echo "$out"
 }
+# The processing image that scripts/build-image.sh builds.
+IMAGE=${OPENCLARIFY_IMAGE:-openclarify:latest}

@@ -20,6 +20,18 @@ pub struct JsonLayout {
     /// Label, predicted label and extra columns, in row order after features.
     others: Vec<Expression<'static>>,
     width: usize,
+    /// Columns the `label` / `predicted_label` locators fill: right after
+    /// the features, whatever `headers` names them.
+    pub placed: Placed,
+}
+
+/// Where a reader put the label and predicted label columns.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Placed {
+    /// The ground-truth label column.
+    pub label: Option<usize>,
+    /// The predicted label column.
+    pub predicted_label: Option<usize>,
 }
 
 fn compile(key: &str, expr: &str) -> Result<Expression<'static>> {
@@ -40,12 +52,19 @@ impl JsonLayout {
         let first = first_features(&features, features_expr, &paths[0], lines)?;
         let mut others = Vec::new();
         let mut names = Vec::new();
+        let mut placed = Placed::default();
         for (key, locator) in [
             ("label", &config.label),
             ("predicted_label", &config.predicted_label),
         ] {
             match locator {
                 Some(NameOrIndex::Name(expr)) => {
+                    let column = Some(first + others.len());
+                    if key == "label" {
+                        placed.label = column;
+                    } else {
+                        placed.predicted_label = column;
+                    }
                     others.push(compile(key, expr)?);
                     names.push(expr.clone());
                 }
@@ -96,6 +115,7 @@ impl JsonLayout {
             headers,
             features,
             others,
+            placed,
         })
     }
 

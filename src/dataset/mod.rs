@@ -170,7 +170,11 @@ impl Dataset {
         if let Some(s) = &side {
             all_headers.extend(s.headers.iter().cloned());
         }
-        let schema = resolve(config, all_headers, main_columns, side.as_ref())?;
+        let placed = match &format {
+            Format::JsonLines(layout) | Format::Json(layout) => layout.placed,
+            _ => json_reader::Placed::default(),
+        };
+        let schema = resolve(config, all_headers, main_columns, side.as_ref(), placed)?;
         Ok(Dataset {
             schema,
             files,
@@ -240,16 +244,21 @@ fn resolve(
     headers: Vec<String>,
     main_columns: usize,
     side: Option<&side::SideColumns>,
+    placed: json_reader::Placed,
 ) -> Result<Schema> {
     let find = |w: &NameOrIndex, key: &str, msg: &str| find_column(&headers, w, key, msg);
-    let label = config
-        .label
-        .as_ref()
-        .map(|l| find(l, "label", "Headers must contain label."))
-        .transpose()?;
+    let label = match placed.label {
+        Some(col) => Some(col),
+        None => config
+            .label
+            .as_ref()
+            .map(|l| find(l, "label", "Headers must contain label."))
+            .transpose()?,
+    };
     let predicted_label = match (
         &config.predicted_label,
-        side.and_then(|s| s.predicted_label),
+        side.and_then(|s| s.predicted_label)
+            .or(placed.predicted_label),
     ) {
         (_, Some(col)) => Some(col),
         (Some(p), None) => Some(find(
@@ -330,4 +339,35 @@ pub fn test_chunk(rows: &[Vec<&str>], first_row: u64) -> Chunk {
 #[cfg(test)]
 pub fn test_cells_chunk(rows: Vec<Vec<Cell>>, first_row: u64) -> Chunk {
     Chunk::cells(first_row, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With `headers`, the label and predicted label of a JSON dataset are
+    /// the columns right after the features, named by `headers` rather than
+    /// by their JMESPath (contract §3.2–3.3).
+    #[test]
+    fn json_label_named_by_headers_not_by_its_jmespath() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("d.json");
+        std::fs::write(
+            &data,
+            r#"{"rows":[{"x":["a",1],"y":1,"p":0},{"x":["b",2],"y":0,"p":0}]}"#,
+        )
+        .unwrap();
+        let config = crate::config::parse(
+            br#"{"dataset_type":"application/json","headers":["f","n","risk","pred"],
+                "features":"rows[*].x","label":"rows[*].y","predicted_label":"rows[*].p",
+                "label_values_or_threshold":[1],"facet":[{"name_or_index":"f"}],
+                "methods":{"pre_training_bias":{"methods":"all"}}}"#,
+        )
+        .unwrap();
+        let schema = Dataset::open(&config, &data, dir.path()).unwrap().schema;
+        assert_eq!((schema.label, schema.predicted_label), (Some(2), Some(3)));
+        assert_eq!(schema.headers[2], "risk");
+        assert_eq!(schema.facets, [0]);
+        assert_eq!(schema.features, [0, 1]);
+    }
 }

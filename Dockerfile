@@ -1,0 +1,24 @@
+# The openclarify processing image: the static binary and nothing else.
+#
+# FROM scratch pulls nothing (there may be no registry to pull from) and
+# leaves nothing to patch; the binary is linked +crt-static (.cargo/config.toml)
+# so it needs no libc in the image. Build it with scripts/build-image.sh,
+# which stages this context:
+#   openclarify                                    the static release binary
+#   rootfs/etc/ssl/certs/ca-certificates.crt       the build host's CA bundle, where
+#                                                  rustls-native-certs looks for it (if the
+#                                                  host has one); HTTPS to S3 and SageMaker
+#   rootfs/tmp/                                    empty, mode 1777: scratch has no /tmp
+# No `# syntax=` line: it would make BuildKit fetch a frontend image.
+#
+# At run time Docker (and SageMaker) provide /etc/hosts, /etc/resolv.conf and
+# /dev; name lookups go through reqwest's hickory resolver, which reads
+# /etc/resolv.conf itself (glibc's NSS does not work in a static binary).
+# The job's folders are mounts: /opt/ml/processing/input/{config,data},
+# /opt/ml/processing/output and /opt/ml/output (failure message). The image
+# runs as root like SageMaker's, and under any --user that can write those.
+FROM scratch
+COPY rootfs/ /
+COPY openclarify /openclarify
+ENV TMPDIR=/tmp
+ENTRYPOINT ["/openclarify", "run"]
