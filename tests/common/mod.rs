@@ -21,8 +21,13 @@ pub fn openclarify(args: &[&str]) -> Output {
 
 /// `openclarify run` on explicit paths, with a failure file in `out`'s parent.
 pub fn run_job(config: &Path, data: &Path, out: &Path) -> Output {
+    run_job_with(config, data, out, &[])
+}
+
+/// [`run_job`] with extra arguments (an endpoint URL, retry settings...).
+pub fn run_job_with(config: &Path, data: &Path, out: &Path, extra: &[&str]) -> Output {
     let failure = out.parent().unwrap().join("message");
-    openclarify(&[
+    let mut args = vec![
         "run",
         "--config",
         config.to_str().unwrap(),
@@ -32,7 +37,70 @@ pub fn run_job(config: &Path, data: &Path, out: &Path) -> Output {
         out.to_str().unwrap(),
         "--failure-file",
         failure.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    openclarify(&args)
+}
+
+/// `openclarify demo-model` running on a free loopback port; stopped on drop.
+pub struct DemoModel {
+    child: std::process::Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+}
+
+impl DemoModel {
+    /// Starts the demo model with extra arguments (`--fail-every 3`...) and
+    /// waits until `/ping` answers.
+    pub fn start(extra: &[&str]) -> DemoModel {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_openclarify"))
+            .args([
+                "demo-model",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
+            .args(extra)
+            .env("OPENCLARIFY_LOG", "warn")
+            .spawn()
+            .expect("demo model starts");
+        let model = DemoModel {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if ping(port) {
+                return model;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("the demo model did not answer /ping on port {port}");
+    }
+}
+
+impl Drop for DemoModel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut answer = String::new();
+    stream
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .and_then(|_| stream.read_to_string(&mut answer))
+        .is_ok()
+        && answer.starts_with("HTTP/1.1 200")
 }
 
 /// Reads a JSON file.
