@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Attempts at a lone record whose answer cannot be read: a model that
+/// answers HTML or the wrong shape will not change its mind, so few.
+const UNREADABLE_ATTEMPTS: u32 = 3;
+
 /// How hard to drive the endpoint: batching, concurrency, timeouts, retries.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
@@ -218,15 +222,8 @@ impl Predictor {
     /// fails or its answer does not line up with the records sent.
     async fn predict_batch(&self, first_row: u64, encoded: &[Vec<u8>]) -> Result<Vec<ModelOutput>> {
         let problem = match self.call(encoded).await {
-            Ok(body) => match self.reader.read(&body, encoded.len()) {
-                Ok(outputs) => return Ok(outputs),
-                Err(e) => format!(
-                    "{}; response: {}",
-                    e.0,
-                    snippet(&String::from_utf8_lossy(&body))
-                ),
-            },
-            Err(e) => e.0,
+            Ok(outputs) => return Ok(outputs),
+            Err(CallError(problem)) => problem,
         };
         if encoded.len() == 1 {
             return Err(JobError::client(format!(
@@ -246,24 +243,37 @@ impl Predictor {
         Ok(singles.into_iter().flatten().collect())
     }
 
-    /// Posts one body, retrying what may pass on a later attempt.
-    async fn call(&self, encoded: &[Vec<u8>]) -> std::result::Result<Vec<u8>, CallError> {
+    /// Posts one body and reads the answer, retrying what may pass on a
+    /// later attempt: transport errors, 429 and 5xx up to `max_attempts`; an
+    /// unreadable answer up to [`UNREADABLE_ATTEMPTS`], and only for a lone
+    /// record (a garbled answer may come back whole; a batch has the
+    /// per-record fallback instead).
+    async fn call(&self, encoded: &[Vec<u8>]) -> std::result::Result<Vec<ModelOutput>, CallError> {
         let pieces: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let body = self.encoder.body(&pieces, &self.feature_names);
+        // The slot is held through the backoff: a struggling endpoint then
+        // sees fewer requests, and a retry is not queued behind every other
+        // request waiting for a slot.
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = {
-                let _permit = self
-                    .in_flight
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                self.post(body.clone()).await
-            };
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = self.post(body.clone()).await.and_then(|answer| {
+                self.reader.read(&answer, encoded.len()).map_err(|e| {
+                    let shown = snippet(&String::from_utf8_lossy(&answer));
+                    (
+                        encoded.len() == 1 && attempt == 1,
+                        format!("{}; response: {shown}", e.0),
+                    )
+                })
+            });
             match outcome {
-                Ok(bytes) => return Ok(bytes),
+                Ok(outputs) => return Ok(outputs),
                 Err((retryable, message)) if retryable && attempt < self.settings.max_attempts => {
                     let delay = self.backoff(attempt);
                     tracing::debug!(attempt, ?delay, "retrying: {message}");

@@ -233,14 +233,18 @@ fn read_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    // A line that is one JSON list (`[0.1,0.7,0.2]`) is one cell, not
+    // three: models often answer a score vector per line that way.
+    let lists = whole_line_lists(text);
     let mut rows = Vec::new();
-    for row in reader.records() {
+    for row in reader.records().filter(|_| lists.is_none()) {
         let row = row.map_err(|e| ParseError(format!("the CSV response cannot be read: {e}")))?;
         if row.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         rows.push(row.iter().map(csv_cell).collect::<Vec<Json>>());
     }
+    let mut rows = lists.unwrap_or(rows);
     // "Two records, results in one line": one cell per record.
     if rows.len() == 1
         && records > 1
@@ -281,6 +285,19 @@ fn read_csv(
             })
         })
         .collect()
+}
+
+/// Every non-empty line as a single-cell row, when every one of them is a
+/// bracketed list.
+fn whole_line_lists(text: &str) -> Option<Vec<Vec<Json>>> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let all_lists =
+        !lines.is_empty() && lines.iter().all(|l| l.starts_with('[') && l.ends_with(']'));
+    all_lists.then(|| lines.iter().map(|l| vec![csv_cell(l)]).collect())
 }
 
 /// A CSV response cell: a number, a list literal (JSON or Python style),
@@ -355,6 +372,11 @@ mod tests {
             out(Some(json!("cat")), Some(json!([0.1, 0.6, 0.3])))
         );
         assert_eq!(got[1].score, Some(json!(["0.7", "0.2", "0.1"])));
+        let lists = ResponseReader::new("text/csv", None, None).unwrap();
+        assert_eq!(
+            lists.read(b"[0.1,0.9]\n[0.8,0.2]\n", 2).unwrap()[1],
+            out(None, Some(json!([0.8, 0.2])))
+        );
         let e = ResponseReader::new("text/csv", Some(&name("predicted_label")), None).unwrap_err();
         assert!(e.contains("must be a column index"), "{e}");
     }

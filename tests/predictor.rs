@@ -1,0 +1,324 @@
+//! The model client end to end: `openclarify run` against the demo model
+//! (and, for shapes the demo model does not answer, a scripted server),
+//! for each content/accept type, under injected faults, and when the model
+//! cannot be reached. Every successful run must give exactly the
+//! post-training metrics of a fault-free CSV run: nothing lost or shifted.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value as Json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The demo config (pre and post bias) with its predictor replaced.
+fn config_with(dir: &Path, predictor: Json) -> PathBuf {
+    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
+    config["methods"].as_object_mut().unwrap().remove("report");
+    config["predictor"] = predictor;
+    let path = dir.join("analysis_config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+/// Runs the german job against `url` with extra flags; returns the
+/// analysis, or panics with stderr.
+fn analysis(predictor: Json, url: &str, extra: &[&str]) -> Json {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), predictor);
+    let out_dir = dir.path().join("out");
+    let mut args = vec!["--endpoint-url", url];
+    args.extend_from_slice(extra);
+    let out = run_job_with(&config, &fixtures().join("german.csv"), &out_dir, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_json(&out_dir.join("analysis.json"))
+}
+
+/// Runs a job expected to fail and returns its failure message.
+fn failure(predictor: Json, url: &str, extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), predictor);
+    let out_dir = dir.path().join("out");
+    let mut args = vec!["--endpoint-url", url];
+    args.extend_from_slice(extra);
+    let out = run_job_with(&config, &fixtures().join("german.csv"), &out_dir, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out_dir.join("analysis.json").exists());
+    std::fs::read_to_string(dir.path().join("message")).unwrap()
+}
+
+fn csv_predictor() -> Json {
+    json!({"endpoint_name": "m", "content_type": "text/csv", "accept_type": "text/csv"})
+}
+
+/// smclarify's post-training values on the demo model's predictions.
+fn expected_post() -> Json {
+    read_json(&fixtures().join("demo/expected.smclarify.json"))["post_training_bias_metrics"]
+        .clone()
+}
+
+/// Small batches so that a 1000-row dataset makes many requests.
+const SMALL_BATCHES: &[&str] = &["--max-batch-records", "50", "--retry-base-ms", "1"];
+
+#[test]
+fn every_content_and_accept_type_gives_the_same_predictions() {
+    let model = DemoModel::start(&[]);
+    let predictors = [
+        csv_predictor(),
+        json!({"endpoint_name": "m", "content_type": "text/csv", "accept_type": "application/jsonlines",
+               "label": "predicted_label"}),
+        json!({"endpoint_name": "m", "content_type": "application/jsonlines", "accept_type": "application/jsonlines",
+               "content_template": "{\"features\":$features}", "probability": "score"}),
+        json!({"endpoint_name": "m", "content_type": "application/json", "accept_type": "application/json",
+               "content_template": "{\"instances\":$records}", "record_template": "$features_kvp",
+               "probability": "predictions[*].score"}),
+        json!({"endpoint_name": "m", "content_type": "application/json", "accept_type": "application/jsonlines",
+               "content_template": "$record", "record_template": "$features", "probability": "score"}),
+    ];
+    for predictor in predictors {
+        let got = analysis(predictor.clone(), &model.url, SMALL_BATCHES);
+        assert_close(
+            &got["post_training_bias_metrics"],
+            &expected_post(),
+            &predictor.to_string(),
+        );
+    }
+}
+
+#[test]
+fn a_probability_threshold_moves_the_predicted_labels() {
+    let model = DemoModel::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
+    config["probability_threshold"] = json!(0.9);
+    config["methods"] = json!({"post_training_bias": {"methods": ["DPPL"]}});
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let predictions = dir.path().join("p.csv");
+    let out = run_job_with(
+        &path,
+        &fixtures().join("german.csv"),
+        &dir.path().join("out"),
+        &[
+            "--endpoint-url",
+            &model.url,
+            "--save-predictions",
+            predictions.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = std::fs::read_to_string(predictions).unwrap();
+    let positives = saved.lines().skip(1).filter(|l| *l == "1").count();
+    // At 0.9 far fewer rows are positive than at 0.5 (the demo model gives ~70% positives).
+    assert!(
+        positives > 0 && positives < 400,
+        "{positives} positives at threshold 0.9"
+    );
+    assert_eq!(saved.lines().count(), 1001);
+}
+
+#[test]
+fn injected_5xx_and_429_are_retried_with_identical_results() {
+    for status in ["500", "429", "503"] {
+        let model = DemoModel::start(&["--fail-every", "3", "--fail-status", status]);
+        let got = analysis(csv_predictor(), &model.url, SMALL_BATCHES);
+        assert_close(&got["post_training_bias_metrics"], &expected_post(), status);
+    }
+}
+
+#[test]
+fn a_short_answer_falls_back_to_one_record_per_request() {
+    let model = DemoModel::start(&["--drop-last-line-every", "4"]);
+    // One request at a time, so a lone record's attempts are consecutive
+    // requests and at most one of them is cut short.
+    let mut args = SMALL_BATCHES.to_vec();
+    args.extend(["--concurrency", "1"]);
+    let got = analysis(csv_predictor(), &model.url, &args);
+    assert_close(
+        &got["post_training_bias_metrics"],
+        &expected_post(),
+        "fallback",
+    );
+}
+
+#[test]
+fn a_slow_model_hits_the_timeout_and_the_job_says_so() {
+    let model = DemoModel::start(&["--delay-ms", "1500"]);
+    let message = failure(
+        csv_predictor(),
+        &model.url,
+        &[
+            "--request-timeout",
+            "0.3",
+            "--max-attempts",
+            "2",
+            "--retry-base-ms",
+            "1",
+        ],
+    );
+    assert!(message.contains("within the request timeout"), "{message}");
+    assert!(message.contains("dataset row 0"), "{message}");
+}
+
+#[test]
+fn an_unreachable_model_fails_with_a_clear_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let message = failure(
+        csv_predictor(),
+        &format!("http://127.0.0.1:{port}"),
+        &["--max-attempts", "2", "--retry-base-ms", "1"],
+    );
+    assert!(message.starts_with("ClientError: "), "{message}");
+    assert!(
+        message.contains("cannot connect to") && message.contains("is the model server running"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_model_answering_html_names_the_row_and_shows_the_body() {
+    let server =
+        Scripted::start(|_body| (200, "<html><body>Service unavailable</body></html>".into()));
+    let message = failure(
+        json!({"endpoint_name": "m", "content_type": "text/csv", "accept_type": "application/jsonlines", "probability": "score"}),
+        &server.url,
+        &["--max-batch-records", "1000"],
+    );
+    assert!(
+        message.contains("dataset row 0") && message.contains("<html>"),
+        "{message}"
+    );
+}
+
+#[test]
+fn multiclass_scores_pick_the_label_header_with_the_highest_score() {
+    // Class "1" wins for rows whose first feature is "male" (the sex column).
+    let server = Scripted::start(|body| {
+        let lines: Vec<String> = body
+            .lines()
+            .map(|l| {
+                if l.starts_with("male") {
+                    "[0.1,0.7,0.2]".into()
+                } else {
+                    "[0.6,0.1,0.3]".into()
+                }
+            })
+            .collect();
+        (200, lines.join("\n"))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
+    config["methods"] = json!({"post_training_bias": {"methods": ["DPPL"]}});
+    config["predictor"] = json!({"endpoint_name": "m", "content_type": "text/csv", "accept_type": "text/csv",
+                                 "label_headers": [0, 1, 2]});
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let predictions = dir.path().join("p.csv");
+    let out = run_job_with(
+        &path,
+        &fixtures().join("german.csv"),
+        &dir.path().join("out"),
+        &[
+            "--endpoint-url",
+            &server.url,
+            "--save-predictions",
+            predictions.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let german = std::fs::read_to_string(fixtures().join("german.csv")).unwrap();
+    let want: Vec<&str> = german
+        .lines()
+        .skip(1)
+        .map(|row| {
+            if row.split(',').nth(1) == Some("male") {
+                "1"
+            } else {
+                "0"
+            }
+        })
+        .collect();
+    let saved = std::fs::read_to_string(predictions).unwrap();
+    assert_eq!(saved.lines().skip(1).collect::<Vec<_>>(), want);
+    // DPPL on sex=female: every male is predicted positive, no female is.
+    let dppl = &read_json(&dir.path().join("out/analysis.json"))["post_training_bias_metrics"]
+        ["facets"]["sex"][0]["metrics"][0];
+    assert_eq!(dppl["name"], "DPPL");
+    assert_eq!(dppl["value"], json!(1.0));
+}
+
+/// A one-route HTTP server on a free port whose answer is computed from
+/// the request body, for response shapes the demo model does not produce.
+struct Scripted {
+    url: String,
+}
+
+impl Scripted {
+    fn start(answer: fn(&str) -> (u16, String)) -> Scripted {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve_one_connection(stream, answer));
+            }
+        });
+        Scripted { url }
+    }
+}
+
+fn serve_one_connection(stream: std::net::TcpStream, answer: fn(&str) -> (u16, String)) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let (status, text) = answer(&String::from_utf8_lossy(&body));
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(text.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
