@@ -5,8 +5,8 @@
 //! there exactly as `run` would (calling the model over HTTP for the
 //! post-training metrics), and prints where the results are.
 
-use crate::error::{JobError, Result};
 use crate::demo_model::{self, DemoModelOptions};
+use crate::error::{JobError, Result};
 use crate::job;
 use std::path::Path;
 
@@ -53,7 +53,10 @@ pub fn run(root: &Path) -> Result<()> {
     );
     println!("  config:  {}", paths.config.display());
     println!("  data:    {}", paths.data.display());
-    println!("  model:   demo model at {} (stopped)", options.endpoint_url.as_deref().unwrap_or_default());
+    println!(
+        "  model:   demo model at {} (stopped)",
+        options.endpoint_url.as_deref().unwrap_or_default()
+    );
     println!("  results: {}", summary.analysis.display());
     Ok(())
 }
