@@ -758,7 +758,7 @@ impl LocalValues {
 fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
-        .write_record(fields.into_iter())
+        .write_record(fields)
         .expect("writing CSV to memory cannot fail");
     let bytes = writer
         .into_inner()
