@@ -98,9 +98,9 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
         }
     }
     if config.methods.shap.is_some() || config.methods.pdp.is_some() {
-        return Err(JobError::client(
-            "methods.shap / methods.pdp: explainability is not available in this build yet; remove them to run the bias analyses.",
-        ));
+        let explained = crate::explain::run::explanations(&config, &dataset, paths, options)?;
+        rows = rows.max(explained.rows);
+        analysis.explanations = Some(explained.section);
     }
     analysis.write(&paths.output)?;
     Ok(Summary {

@@ -11,6 +11,8 @@ use std::path::Path;
 /// The demo runs with no setup (its model starts in-process) and reproduces
 /// smclarify's numbers. The expected file is smclarify_reference.py run on
 /// the demo config with the predicted labels `--save-predictions` wrote.
+/// It also explains the model (SHAP values are checked in tests/explain.rs
+/// and tests/sdk_configs.rs; here only that they are there).
 #[test]
 fn demo_matches_smclarify() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,6 +36,14 @@ fn demo_matches_smclarify() {
         &got["post_training_bias_metrics"],
         &want["post_training_bias_metrics"],
         "post_training_bias_metrics",
+    );
+    let explanations = &got["explanations"];
+    assert!(explanations["kernel_shap"]["label0"]["expected_value"].is_f64());
+    assert_eq!(explanations["pdp"].as_array().map(Vec::len), Some(3));
+    let local = dir.path().join("output/explanations_shap/out.csv");
+    assert_eq!(
+        std::fs::read_to_string(local).unwrap().lines().count(),
+        1001
     );
 }
 
@@ -78,7 +88,7 @@ fn pre_training_demo_config(dir: &std::path::Path) -> std::path::PathBuf {
     config["methods"]
         .as_object_mut()
         .unwrap()
-        .remove("post_training_bias");
+        .retain(|method, _| method == "pre_training_bias");
     config.as_object_mut().unwrap().remove("predictor");
     let path = dir.join("pre_training_config.json");
     std::fs::write(&path, config.to_string()).unwrap();

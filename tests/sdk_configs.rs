@@ -3,26 +3,27 @@
 //! all run unchanged: the bias ones against the demo model reproduce
 //! smclarify's numbers (on the same predictions).
 //!
-//! Configs with explainability cannot run to the end in this build yet;
-//! they must get past the schema and the dataset and stop with the "not
-//! available in this build yet" message. When SHAP lands, move their entries
-//! in [`OUTCOMES`] from `Unavailable` to a comparison.
+//! The explainability ones run Kernel SHAP and PDP against the German demo
+//! model: the local values must add up to `f(x) − expected_value` on every
+//! row, with `f` the same model evaluated in-process, and a second run with
+//! the same seed must write a byte-identical `out.csv`.
 
 mod common;
 
 use common::*;
-use std::path::PathBuf;
+use openclarify::demo_model::RawValue;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
 
 /// How a job on one SDK config is expected to end.
 enum Outcome {
     /// Succeeds; `pre_training_bias_metrics` equal this smclarify fixture.
     MatchesSmclarify(&'static str),
-    /// Fails with exit code 1 and a message containing this text.
-    Unavailable(&'static str),
+    /// Succeeds with `explanations` (SHAP and PDP) that are additive and
+    /// reproducible; its bias sections, if any, equal this smclarify fixture.
+    Explains(Option<&'static str>),
 }
 use Outcome::*;
-
-const NO_EXPLAINABILITY: &str = "explainability is not available in this build yet";
 
 /// Every file in `test-fixtures/sdk-configs/` and what running it on
 /// german.csv must give.
@@ -44,8 +45,11 @@ const OUTCOMES: &[(&str, Outcome)] = &[
         "german_bias_jsonlines.json",
         MatchesSmclarify("demo/expected.smclarify.json"),
     ),
-    ("german_shap.json", Unavailable(NO_EXPLAINABILITY)),
-    ("german_bias_shap.json", Unavailable(NO_EXPLAINABILITY)),
+    ("german_shap.json", Explains(None)),
+    (
+        "german_bias_shap.json",
+        Explains(Some("demo/expected.smclarify.json")),
+    ),
 ];
 
 fn sdk_configs() -> PathBuf {
@@ -66,9 +70,9 @@ fn every_sdk_config_has_an_expected_outcome() {
 }
 
 /// Runs every SDK config on german.csv and checks its outcome; reports all
-/// mismatches at once.
+/// failed runs and bias mismatches at once.
 #[test]
-fn sdk_configs_parse_and_run_as_far_as_this_build_goes() {
+fn sdk_configs_run_and_match_their_references() {
     let german = fixtures().join("german.csv");
     let model = DemoModel::start(&[]);
     let mut problems = Vec::new();
@@ -78,31 +82,98 @@ fn sdk_configs_parse_and_run_as_far_as_this_build_goes() {
         let config = sdk_configs().join(file);
         let out = run_job_with(&config, &german, &out_dir, &["--endpoint-url", &model.url]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        match outcome {
-            MatchesSmclarify(expected) => {
-                if !out.status.success() {
-                    problems.push(format!("{file}: failed: {stderr}"));
-                    continue;
-                }
-                let got = read_json(&out_dir.join("analysis.json"));
-                let want = read_json(&fixtures().join(expected));
-                for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
-                    if got.get(section).is_some() {
-                        assert_close(&got[section], &want[section], &format!("{file}: {section}"));
-                    }
-                }
-            }
-            Unavailable(text) => {
-                let message =
-                    std::fs::read_to_string(dir.path().join("message")).unwrap_or_default();
-                if out.status.code() != Some(1) || !message.contains(text) {
-                    problems.push(format!(
-                        "{file}: want exit 1 and a message with {text:?}, got {:?}: {message:?}",
-                        out.status.code()
-                    ));
+        if !out.status.success() {
+            problems.push(format!("{file}: failed: {stderr}"));
+            continue;
+        }
+        let got = read_json(&out_dir.join("analysis.json"));
+        let smclarify = match outcome {
+            MatchesSmclarify(expected) => Some(*expected),
+            Explains(expected) => *expected,
+        };
+        if let Some(expected) = smclarify {
+            let want = read_json(&fixtures().join(expected));
+            for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
+                if got.get(section).is_some() {
+                    assert_close(&got[section], &want[section], &format!("{file}: {section}"));
                 }
             }
         }
+        if let Explains(_) = outcome {
+            check_explanations(&got, &out_dir, &german, &config, &model);
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The German model's features, as the SDK configs name them.
+const GERMAN_FEATURES: [&str; 9] = [
+    "sex",
+    "job",
+    "housing",
+    "saving_accounts",
+    "checking_account",
+    "credit_amount",
+    "duration",
+    "purpose",
+    "age",
+];
+
+/// Checks the `kernel_shap` and `pdp` shapes, additivity of out.csv against
+/// the demo model evaluated in-process, and that a second run with the same
+/// seed writes the same out.csv byte for byte.
+fn check_explanations(got: &Json, out_dir: &Path, data: &Path, config: &Path, model: &DemoModel) {
+    let explanations = &got["explanations"];
+    let label0 = &explanations["kernel_shap"]["label0"];
+    let global: Vec<&str> = label0["global_shap_values"]
+        .as_object()
+        .expect("global_shap_values")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(global, GERMAN_FEATURES);
+    let expected_value = label0["expected_value"].as_f64().expect("expected_value");
+    let pdp: Vec<&str> = explanations["pdp"]
+        .as_array()
+        .expect("pdp")
+        .iter()
+        .map(|c| c["feature_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pdp, ["credit_amount", "duration"]);
+
+    let german = openclarify::demo_model::load_model(&Default::default()).unwrap();
+    let local = std::fs::read(out_dir.join("explanations_shap/out.csv")).unwrap();
+    let text = String::from_utf8(local.clone()).unwrap();
+    let mut data_rows = csv::Reader::from_path(data).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = GERMAN_FEATURES
+        .iter()
+        .map(|f| format!("{f}_label0"))
+        .collect();
+    assert_eq!(lines.next().unwrap(), header.join(","));
+    let mut rows = 0;
+    for (record, line) in data_rows.records().zip(lines) {
+        let record = record.unwrap();
+        let encoded: Vec<f64> = record
+            .iter()
+            .skip(1) // the label, `risk`
+            .enumerate()
+            .map(|(i, v)| german.encode(i, RawValue::Text(v)).unwrap())
+            .collect();
+        let f = german.predict(&encoded).score;
+        let sum: f64 = line.split(',').map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!(
+            (sum + expected_value - f).abs() < 1e-9,
+            "row {rows}: Σφ + E[f] = {} but f(x) = {f}",
+            sum + expected_value
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 1000);
+
+    let again = out_dir.with_file_name("again");
+    let rerun = run_job_with(config, data, &again, &["--endpoint-url", &model.url]);
+    assert!(rerun.status.success());
+    let second = std::fs::read(again.join("explanations_shap/out.csv")).unwrap();
+    assert!(local == second, "a second run with the same seed differs");
 }

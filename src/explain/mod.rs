@@ -1,5 +1,6 @@
 //! Explainability: Kernel SHAP, its global aggregates, computed baselines and
-//! partial dependence, as pure computations without I/O.
+//! partial dependence, as pure computations without I/O, and [`run`], which
+//! drives them against the model for a job.
 //!
 //! Every model-dependent step is split in two so that the caller can batch
 //! model calls freely (many explained rows per HTTP request):
@@ -14,12 +15,15 @@
 //! - [`baseline`] holds a baseline summarising the data when none is configured
 //!   (k-means, or k-prototypes when categorical columns are present).
 //! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
+//! - [`run`] reads the rows, settles the baseline, batches synthetic rows
+//!   into model calls and writes `explanations` and `explanations_shap/`.
 
 pub mod aggregate;
 pub mod baseline;
 pub mod kernel_shap;
 mod least_squares;
 pub mod pdp;
+pub mod run;
 
 pub use aggregate::{AggregationMethod, GlobalShapState};
 pub use kernel_shap::{coalition_budget, KernelShap, KernelShapSettings, Link, RowPlan};

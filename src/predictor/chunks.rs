@@ -72,11 +72,7 @@ where
     I: Iterator<Item = Result<Chunk>> + Send,
     R: Send,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| JobError::algorithm(format!("Cannot start the async runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Chunk>>(CHUNKS_AHEAD);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {

@@ -70,6 +70,16 @@ impl Default for Settings {
     }
 }
 
+/// The async runtime model calls run on: two worker threads, enough to
+/// drive many requests in flight (they mostly wait on the network).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| JobError::algorithm(format!("Cannot start the async runtime: {e}")))
+}
+
 /// A model reached over HTTP, with the config's request and response formats.
 pub struct Predictor {
     client: reqwest::Client,

@@ -1,0 +1,927 @@
+//! Running `methods.shap` and `methods.pdp` against the model: the I/O half
+//! of explainability, around the pure computations of this module's siblings.
+//!
+//! [`explanations`] reads the feature rows into memory, settles the baseline
+//! (inline rows, a file in the processing input, or clusters of the data
+//! written to `explanations_shap/baseline.csv`), and sends synthetic rows to
+//! the model through the [`Predictor`]. Synthetic rows of many explained
+//! rows go into one `predict` call of up to [`RECORDS_PER_CALL`] records, so
+//! that requests are full batches and the predictor's concurrency is used;
+//! two such calls are in flight at once so the endpoint never waits for the
+//! solver. It returns the `explanations` object of `analysis.json`
+//! (contract §5.5–5.6) and writes `explanations_shap/out.csv` (§5.7).
+
+use super::baseline::{self, BaselineValue, Column};
+use super::pdp::{self, Grid};
+use super::{coalition_budget, AggregationMethod, GlobalShapState, KernelShap, KernelShapSettings};
+use crate::config::{AnalysisConfig, DatasetType, NameOrIndex, PdpConfig, ShapConfig};
+use crate::dataset::value::{decode_key, Cell, ColumnKind, Value};
+use crate::dataset::{files, Dataset};
+use crate::error::{JobError, Result};
+use crate::job::{JobOptions, JobPaths};
+use crate::predictor::{outputs, Predictor};
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value as Json};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Model records per `predict` call: dozens of full requests at the default
+/// batch size, while the synthetic cells held at once stay in the tens of
+/// megabytes.
+pub const RECORDS_PER_CALL: usize = 50_000;
+
+/// `predict` calls in flight at once (each split into concurrent requests).
+const CALLS_IN_FLIGHT: usize = 2;
+
+/// `top_k_features` when `methods.pdp` omits both it and `features`.
+const DEFAULT_TOP_K_FEATURES: usize = 10;
+
+/// What explainability adds to a job.
+#[derive(Debug)]
+pub struct Explanations {
+    /// The `explanations` object of `analysis.json`.
+    pub section: Json,
+    /// Dataset rows read.
+    pub rows: u64,
+}
+
+/// Runs the configured `methods.shap` and `methods.pdp` and returns the
+/// `explanations` section; writes `explanations_shap/` files under
+/// `paths.output` on the way.
+///
+/// Memory: every dataset row's feature cells are held at once (SHAP explains
+/// every row and PDP averages over all of them), about `rows × features`
+/// cells; plus, for `agg_method: median`, `rows × features × outputs` floats.
+pub fn explanations(
+    config: &AnalysisConfig,
+    dataset: &Dataset,
+    paths: &JobPaths,
+    options: &JobOptions,
+) -> Result<Explanations> {
+    let features = Features::new(config, dataset)?;
+    let model = Model::new(config, &features, options)?;
+    let records = Records::read(dataset, &features)?;
+    let mut section = Map::new();
+    let shap = match &config.methods.shap {
+        Some(shap_config) => {
+            let shap = explain_rows(config, shap_config, &features, &records, &model, paths)?;
+            section.insert("kernel_shap".into(), shap.section.clone());
+            Some(shap)
+        }
+        None => None,
+    };
+    if let Some(pdp_config) = &config.methods.pdp {
+        let plotted = pdp_features(pdp_config, &features, shap.as_ref())?;
+        let curves = plotted
+            .into_iter()
+            .map(|feature| partial_dependence(pdp_config, feature, &features, &records, &model))
+            .collect::<Result<Vec<Json>>>()?;
+        section.insert("pdp".into(), Json::Array(curves));
+    }
+    tracing::info!(
+        requests = model.predictor.requests_sent(),
+        "explanations done"
+    );
+    Ok(Explanations {
+        section: Json::Object(section),
+        rows: records.rows.len() as u64,
+    })
+}
+
+/// The model's features and which of them are explained.
+struct Features {
+    /// Feature names in the order the model receives them.
+    names: Vec<String>,
+    /// Dataset columns of the features, in the same order.
+    columns: Vec<usize>,
+    /// Positions (into `names`) of the features SHAP explains.
+    explained: Vec<usize>,
+    /// Whether a CSV reader produced the cells, so that values we make up
+    /// (baseline and grid values) are text like the data's.
+    csv: bool,
+}
+
+impl Features {
+    fn new(config: &AnalysisConfig, dataset: &Dataset) -> Result<Features> {
+        let schema = &dataset.schema;
+        let names: Vec<String> = schema
+            .features
+            .iter()
+            .map(|&c| schema.headers[c].clone())
+            .collect();
+        let explained = match config
+            .methods
+            .shap
+            .as_ref()
+            .and_then(|s| s.features_to_explain.as_ref())
+        {
+            Some(chosen) => chosen
+                .iter()
+                .map(|f| feature_position("methods.shap.features_to_explain", f, &names))
+                .collect::<Result<_>>()?,
+            None => (0..names.len()).collect(),
+        };
+        Ok(Features {
+            names,
+            columns: schema.features.clone(),
+            explained,
+            csv: config.dataset_format() == DatasetType::Csv,
+        })
+    }
+
+    /// Whether SHAP leaves some features out, fixed at each row's value.
+    fn is_subset(&self) -> bool {
+        self.explained.len() < self.names.len()
+    }
+
+    /// A number as a cell of this dataset's kind.
+    fn number_cell(&self, value: f64) -> Cell {
+        if self.csv {
+            text_cell(&crate::pyfmt::float(value))
+        } else {
+            Cell::Float(value)
+        }
+    }
+
+    /// A JSON scalar from the config as a cell of this dataset's kind, so
+    /// that a baseline `2320` equals the data's `2320`.
+    fn json_cell(&self, key: &str, value: &Json) -> Result<Cell> {
+        Ok(match (value, self.csv) {
+            (Json::Null, _) => Cell::Missing,
+            (Json::String(s), true) => text_cell(s),
+            (Json::String(s), false) => Cell::Str(s.as_str().into()),
+            (Json::Number(n), true) => text_cell(&n.to_string()),
+            (Json::Number(n), false) => n
+                .as_i64()
+                .map_or_else(|| Cell::Float(n.as_f64().unwrap_or(f64::NAN)), Cell::Int),
+            (Json::Bool(b), true) => text_cell(if *b { "True" } else { "False" }),
+            (Json::Bool(b), false) => Cell::Bool(*b),
+            (other, _) => {
+                return Err(JobError::client(format!(
+                    "{key}: a feature value must be a number, a string or null, not {other}."
+                )))
+            }
+        })
+    }
+}
+
+/// A feature named in the config (by name, or by its position among the
+/// features the model receives) as a position into `names`.
+fn feature_position(key: &str, feature: &NameOrIndex, names: &[String]) -> Result<usize> {
+    let found = match feature {
+        NameOrIndex::Name(name) => names.iter().position(|n| n == name),
+        NameOrIndex::Index(i) => Some(*i).filter(|i| *i < names.len()),
+    };
+    found.ok_or_else(|| {
+        JobError::client(format!(
+            "{key}: {feature} is not one of the model's features ({}); indices count from 0 over these.",
+            names.join(", ")
+        ))
+    })
+}
+
+fn text_cell(text: &str) -> Cell {
+    Cell::Text(text.as_bytes().into())
+}
+
+/// The dataset rows in memory: the model's feature cells of every row, and
+/// the joinsource identifier when one is configured.
+struct Records {
+    rows: Vec<Vec<Cell>>,
+    ids: Option<(String, Vec<Cell>)>,
+}
+
+impl Records {
+    fn read(dataset: &Dataset, features: &Features) -> Result<Records> {
+        let joinsource = dataset.schema.joinsource;
+        let mut rows = Vec::new();
+        let mut ids = Vec::new();
+        for chunk in dataset.chunks()? {
+            let chunk = chunk?;
+            for r in 0..chunk.len() {
+                rows.push(chunk.record(r, &features.columns));
+                if let Some(column) = joinsource {
+                    ids.push(chunk.cell(r, column).to_owned());
+                }
+            }
+        }
+        if rows.is_empty() {
+            return Err(JobError::client(
+                "Dataset is empty: no data rows to explain were read (only a header, or blank lines?).",
+            ));
+        }
+        tracing::info!(rows = rows.len(), "rows to explain read");
+        Ok(Records {
+            rows,
+            ids: joinsource.map(|c| (dataset.schema.headers[c].clone(), ids)),
+        })
+    }
+
+    /// The kind pandas would give feature `position`'s column.
+    fn kind(&self, position: usize) -> ColumnKind {
+        ColumnKind::infer(self.rows.iter().map(|r| &r[position]))
+    }
+}
+
+/// The model behind the predictor, answering with score vectors.
+struct Model {
+    predictor: Predictor,
+    runtime: tokio::runtime::Runtime,
+    /// Scores per record, fixed by the first answer; every later answer
+    /// must have as many.
+    num_outputs: OnceLock<usize>,
+    /// `predictor.label_headers`, which name the outputs when they fit.
+    label_headers: Option<Vec<String>>,
+}
+
+impl Model {
+    fn new(config: &AnalysisConfig, features: &Features, options: &JobOptions) -> Result<Model> {
+        let predictor = Predictor::new(
+            config,
+            options.endpoint_url.as_deref(),
+            features.names.clone(),
+            options.predictor.clone(),
+        )?;
+        tracing::info!(url = predictor.url(), "explaining the model");
+        Ok(Model {
+            predictor,
+            runtime: crate::predictor::runtime()?,
+            num_outputs: OnceLock::new(),
+            label_headers: config
+                .predictor
+                .as_ref()
+                .and_then(|p| p.label_headers.as_ref())
+                .map(|h| h.iter().map(|v| v.py_str()).collect()),
+        })
+    }
+
+    /// The model's scores for `records`, one vector per output holding one
+    /// score per record. `describe` names record `i` in messages.
+    async fn scores(
+        &self,
+        records: &[Vec<Cell>],
+        describe: impl Fn(usize) -> String,
+    ) -> Result<Vec<Vec<f64>>> {
+        let answers = self
+            .predictor
+            .predict(0, records)
+            .await
+            .map_err(|e| JobError {
+                category: e.category,
+                message: format!(
+                    "{} (while explaining {}; the row numbers count the synthetic records of that call)",
+                    e.message,
+                    describe(0)
+                ),
+            })?;
+        let mut by_output: Vec<Vec<f64>> = Vec::new();
+        for (i, answer) in answers.iter().enumerate() {
+            let scores = outputs::scores(answer).map_err(|why| {
+                JobError::client(format!(
+                    "The model's score for {} is not a number: {why}. The model answered label={} score={}; check predictor.label and predictor.probability.",
+                    describe(i),
+                    answer.label.as_ref().map_or("(none)".into(), Json::to_string),
+                    answer.score.as_ref().map_or("(none)".into(), Json::to_string),
+                ))
+            })?;
+            let expected = *self.num_outputs.get_or_init(|| scores.len());
+            if scores.len() != expected || expected == 0 {
+                return Err(JobError::client(format!(
+                    "The model gave {} scores for {} but {expected} for earlier records; SHAP and PDP need the same number of scores for every record.",
+                    scores.len(),
+                    describe(i)
+                )));
+            }
+            by_output.resize_with(expected, || Vec::with_capacity(answers.len()));
+            for (column, score) in by_output.iter_mut().zip(scores) {
+                column.push(score);
+            }
+        }
+        Ok(by_output)
+    }
+
+    /// Names of the outputs: `label_headers` when there is one per output,
+    /// else `label0`, `label1`, ….
+    fn label_names(&self) -> Vec<String> {
+        let count = self.num_outputs.get().copied().unwrap_or(0);
+        match &self.label_headers {
+            Some(headers) if headers.len() == count => headers.clone(),
+            _ => (0..count).map(|k| format!("label{k}")).collect(),
+        }
+    }
+}
+
+/// The SHAP part of the result, kept for PDP's choice of features.
+struct ShapResult {
+    section: Json,
+    /// Global values of the first output, one per explained feature.
+    first_output_global: Vec<f64>,
+}
+
+/// Explains every row with Kernel SHAP and aggregates the values.
+fn explain_rows(
+    config: &AnalysisConfig,
+    shap: &ShapConfig,
+    features: &Features,
+    records: &Records,
+    model: &Model,
+    paths: &JobPaths,
+) -> Result<ShapResult> {
+    let method = AggregationMethod::from_config(shap.agg_method.as_deref())
+        .expect("the config validation accepts only known agg_method names");
+    let settings = KernelShapSettings::from_config(shap);
+    let full_baseline = shap_baseline(config, shap, features, records, paths)?;
+    let baseline_scores = model
+        .runtime
+        .block_on(model.scores(&full_baseline, |b| format!("baseline row {b}")))?;
+    let explained_baseline: Vec<Vec<Cell>> = full_baseline
+        .iter()
+        .map(|row| pick(row, &features.explained))
+        .collect();
+    let (full_baseline_rows, num_samples) = (full_baseline.len(), settings.num_samples);
+    let explainer = KernelShap::new(explained_baseline, settings);
+    let expected = explainer.expected_values(&baseline_scores);
+    let labels = model.label_names();
+    let mut global = GlobalShapState::new(method, labels.len(), features.explained.len());
+    let mut local = LocalValues::new(shap, features, records, &labels);
+
+    let per_row = records_per_row(features, full_baseline_rows, num_samples);
+    let rows_per_call = RECORDS_PER_CALL / per_row;
+    let blocks = ranges(records.rows.len(), rows_per_call);
+    let explained = futures_util::stream::iter(blocks)
+        .map(|rows| {
+            let (explainer, expected) = (&explainer, &expected);
+            async move { explain_block(explainer, features, records, model, rows, expected).await }
+        })
+        .buffered(CALLS_IN_FLIGHT);
+    model.runtime.block_on(explained.try_for_each(|values| {
+        for row_values in values {
+            global.add_row(&row_values);
+            local.add_row(&row_values);
+        }
+        std::future::ready(Ok(()))
+    }))?;
+    local.write(&paths.output)?;
+
+    let global_values = global.global_values();
+    let mut section = Map::new();
+    for ((label, values), expected_value) in labels.iter().zip(&global_values).zip(&expected) {
+        let named: Map<String, Json> = features
+            .explained
+            .iter()
+            .zip(values)
+            .map(|(&f, &v)| (features.names[f].clone(), Json::from(v)))
+            .collect();
+        let mut entry = Map::new();
+        entry.insert("global_shap_values".into(), Json::Object(named));
+        entry.insert("expected_value".into(), Json::from(*expected_value));
+        section.insert(label.clone(), Json::Object(entry));
+    }
+    Ok(ShapResult {
+        section: Json::Object(section),
+        first_output_global: global_values.into_iter().next().unwrap_or_default(),
+    })
+}
+
+/// The cells of `row` at `positions`.
+fn pick(row: &[Cell], positions: &[usize]) -> Vec<Cell> {
+    positions.iter().map(|&p| row[p].clone()).collect()
+}
+
+/// At most the model records one explained row needs: the row itself, its
+/// own background when only some features are explained (the baseline with
+/// the others at the row's values, whose mean is the row's expected value),
+/// and one record per (coalition, baseline row).
+fn records_per_row(features: &Features, baseline_rows: usize, num_samples: Option<usize>) -> usize {
+    let background = if features.is_subset() {
+        baseline_rows
+    } else {
+        0
+    };
+    let coalitions = coalition_budget(num_samples, features.explained.len());
+    1 + background + coalitions * baseline_rows
+}
+
+/// `0..total` cut into consecutive ranges of `size` (at least 1) items.
+fn ranges(total: usize, size: usize) -> impl Iterator<Item = Range<usize>> {
+    let size = size.max(1);
+    (0..total)
+        .step_by(size)
+        .map(move |start| start..total.min(start + size))
+}
+
+/// Explains `rows` with one `predict` call; returns each row's SHAP values
+/// (one vector per output, one value per explained feature), in row order.
+async fn explain_block(
+    explainer: &KernelShap<Cell>,
+    features: &Features,
+    records: &Records,
+    model: &Model,
+    rows: Range<usize>,
+    expected: &[f64],
+) -> Result<Vec<Vec<Vec<f64>>>> {
+    let baseline_rows = explainer.baseline().len();
+    let mut plans = Vec::with_capacity(rows.len());
+    let mut block = Vec::new();
+    let mut starts = Vec::with_capacity(rows.len());
+    for row in rows.clone() {
+        let full = &records.rows[row];
+        let cells = pick(full, &features.explained);
+        let plan = explainer.plan(&cells, row as u64);
+        starts.push(block.len());
+        block.push(full.clone());
+        if features.is_subset() {
+            let absent = explainer.baseline().iter().cloned();
+            block.extend(absent.map(|b| with_explained(full, &features.explained, b)));
+        }
+        let synthetic = explainer.synthetic_rows(&cells, &plan);
+        block.extend(
+            synthetic
+                .into_iter()
+                .map(|s| with_explained(full, &features.explained, s)),
+        );
+        plans.push(plan);
+    }
+    let owner = |i: usize| rows.start + starts.partition_point(|&s| s <= i) - 1;
+    let scores = model
+        .scores(&block, |i| {
+            let row = owner(i);
+            match i == starts[row - rows.start] {
+                true => format!("dataset row {row}"),
+                false => format!("a synthetic record of dataset row {row}"),
+            }
+        })
+        .await?;
+    let mut values = Vec::with_capacity(plans.len());
+    for (i, plan) in plans.iter().enumerate() {
+        let start = starts[i];
+        let prediction: Vec<f64> = scores.iter().map(|s| s[start]).collect();
+        let mut synthetic_start = start + 1;
+        let own_expected;
+        let expected = if features.is_subset() {
+            let background: Vec<Vec<f64>> = scores
+                .iter()
+                .map(|s| s[synthetic_start..synthetic_start + baseline_rows].to_vec())
+                .collect();
+            synthetic_start += baseline_rows;
+            own_expected = explainer.expected_values(&background);
+            &own_expected
+        } else {
+            expected
+        };
+        let synthetic_end = synthetic_start + plan.coalitions().len() * baseline_rows;
+        let synthetic: Vec<Vec<f64>> = scores
+            .iter()
+            .map(|s| s[synthetic_start..synthetic_end].to_vec())
+            .collect();
+        values.push(explainer.solve(plan, &synthetic, &prediction, expected));
+    }
+    tracing::info!(rows = ?rows, records = block.len(), "rows explained");
+    Ok(values)
+}
+
+/// `row` with the explained features set to `explained_cells`.
+fn with_explained(row: &[Cell], explained: &[usize], explained_cells: Vec<Cell>) -> Vec<Cell> {
+    let mut full = row.to_vec();
+    for (&position, cell) in explained.iter().zip(explained_cells) {
+        full[position] = cell;
+    }
+    full
+}
+
+/// The baseline rows (all features, model order): configured inline or as a
+/// file, else computed from the data and saved.
+fn shap_baseline(
+    config: &AnalysisConfig,
+    shap: &ShapConfig,
+    features: &Features,
+    records: &Records,
+    paths: &JobPaths,
+) -> Result<Vec<Vec<Cell>>> {
+    const KEY: &str = "methods.shap.baseline";
+    let rows = match &shap.baseline {
+        None => return computed_baseline(shap, features, records, &paths.output),
+        Some(Json::Array(rows)) => rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| baseline_row(config, features, &format!("{KEY}[{i}]"), row))
+            .collect::<Result<Vec<_>>>()?,
+        Some(Json::String(uri)) => {
+            let input_root = crate::layout::input_root(&paths.data);
+            let path = files::resolve_uri(KEY, uri, &input_root)?;
+            baseline_file(config, features, &path)?
+        }
+        Some(other) => {
+            return Err(JobError::client(format!(
+                "{KEY}: expected a list of rows or the path of a baseline file, got {other}."
+            )))
+        }
+    };
+    if rows.is_empty() {
+        return Err(JobError::client(format!(
+            "{KEY}: the baseline has no rows; give at least one, or leave it out to have one computed."
+        )));
+    }
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != features.names.len() {
+            return Err(JobError::client(format!(
+                "{KEY}: Baseline must have the same number of features as the dataset (expected {}, got {} in baseline row {i}). The features are: {}.",
+                features.names.len(),
+                row.len(),
+                features.names.join(", ")
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+/// One configured baseline row: a list of feature values, or (JSON Lines)
+/// an object in the dataset's shape whose `features` locator yields that list.
+fn baseline_row(
+    config: &AnalysisConfig,
+    features: &Features,
+    key: &str,
+    row: &Json,
+) -> Result<Vec<Cell>> {
+    let values = match (row, &config.features) {
+        (Json::Array(values), _) => values.clone(),
+        (Json::Object(_), Some(locator)) => {
+            let expression = jmespath::compile(locator).map_err(|e| {
+                JobError::client(format!(
+                    "features: {locator:?} is not a valid JMESPath: {e}"
+                ))
+            })?;
+            let document = jmespath::Variable::from_json(&row.to_string())
+                .map_err(|e| JobError::client(format!("{key}: {e}")))?;
+            let found = expression
+                .search(document)
+                .map_err(|e| JobError::client(format!("{key}: cannot apply {locator:?}: {e}")))?;
+            match serde_json::to_value(&*found) {
+                Ok(Json::Array(values)) => values,
+                _ => {
+                    return Err(JobError::client(format!(
+                        "{key}: the features locator {locator:?} does not give a list of feature values in {row}."
+                    )))
+                }
+            }
+        }
+        _ => {
+            return Err(JobError::client(format!(
+                "{key}: expected a list of feature values, got {row}."
+            )))
+        }
+    };
+    values.iter().map(|v| features.json_cell(key, v)).collect()
+}
+
+/// Baseline rows from a file in the dataset's format (contract §3.6): CSV
+/// without a header (a first line equal to the feature names is skipped),
+/// or JSON Lines objects in the dataset's shape.
+fn baseline_file(
+    config: &AnalysisConfig,
+    features: &Features,
+    path: &Path,
+) -> Result<Vec<Vec<Cell>>> {
+    let key = format!("methods.shap.baseline ({})", path.display());
+    let bytes = files::read_all(path)?;
+    match config.dataset_format() {
+        DatasetType::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(bytes.as_slice());
+            let mut rows = Vec::new();
+            for record in reader.byte_records() {
+                let record = record
+                    .map_err(|e| JobError::client(format!("{key}: not valid CSV: {e}")))?;
+                let row: Vec<Cell> = record.iter().map(|t| Cell::Text(t.into())).collect();
+                let is_header = rows.is_empty()
+                    && row.len() == features.names.len()
+                    && record.iter().zip(&features.names).all(|(t, n)| t == n.as_bytes());
+                if !is_header {
+                    rows.push(row);
+                }
+            }
+            Ok(rows)
+        }
+        DatasetType::JsonLines => String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .enumerate()
+            .map(|(i, line)| {
+                let line_key = format!("{key} line {}", i + 1);
+                let row: Json = serde_json::from_str(line).map_err(|e| {
+                    JobError::client(format!("{line_key}: not valid JSON: {e}"))
+                })?;
+                baseline_row(config, features, &line_key, &row)
+            })
+            .collect(),
+        _ => Err(JobError::client(format!(
+            "{key}: baseline files are read for text/csv and application/jsonlines datasets only; give the baseline rows inline as a list."
+        ))),
+    }
+}
+
+/// A baseline summarising the data (k-means, or k-prototypes with
+/// categorical features), saved as `explanations_shap/baseline.csv`.
+fn computed_baseline(
+    shap: &ShapConfig,
+    features: &Features,
+    records: &Records,
+    output: &Path,
+) -> Result<Vec<Vec<Cell>>> {
+    let columns: Vec<Column<Vec<u8>>> = (0..features.names.len())
+        .map(|f| cluster_column(records, f))
+        .collect();
+    let seed = shap.seed.unwrap_or(0);
+    let rows: Vec<Vec<Cell>> =
+        baseline::summarise(&columns, shap.num_clusters.map(|k| k as usize), seed)
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|value| match value {
+                        BaselineValue::Numeric(v) => features.number_cell(v),
+                        BaselineValue::Categorical(key) => decode_key(&key),
+                    })
+                    .collect()
+            })
+            .collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in &rows {
+        writer
+            .write_record(row.iter().map(cell_text))
+            .expect("writing CSV to memory cannot fail");
+    }
+    let bytes = writer
+        .into_inner()
+        .expect("flushing CSV to memory cannot fail");
+    crate::layout::write_atomic(&output.join("explanations_shap/baseline.csv"), &bytes)?;
+    tracing::info!(rows = rows.len(), "baseline computed");
+    Ok(rows)
+}
+
+/// One feature as clustering sees it: numbers when pandas would read the
+/// column as numeric (missing values take the mean of the others, since
+/// a centre cannot be computed through NaN), else categories keyed by the
+/// raw cell.
+fn cluster_column(records: &Records, position: usize) -> Column<Vec<u8>> {
+    let kind = records.kind(position);
+    let cells = records.rows.iter().map(|r| &r[position]);
+    match kind {
+        ColumnKind::Int | ColumnKind::Float => {
+            let values: Vec<Option<f64>> = cells.map(|c| kind.value_of(c).as_f64()).collect();
+            let present: Vec<f64> = values.iter().flatten().copied().collect();
+            let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+            Column::Numeric(values.iter().map(|v| v.unwrap_or(mean)).collect())
+        }
+        ColumnKind::Bool | ColumnKind::Object => Column::Categorical(
+            cells
+                .map(|c| {
+                    let mut key = Vec::new();
+                    c.as_ref().encode_into(&mut key);
+                    key
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A cell as CSV text, the way pandas would print it.
+fn cell_text(cell: &Cell) -> String {
+    ColumnKind::Object.value_of(cell).py_str()
+}
+
+/// `explanations_shap/out.csv`: kept in memory row by row, written at the end.
+struct LocalValues {
+    /// `None` when `save_local_shap_values` is off.
+    text: Option<String>,
+    ids: Option<Vec<String>>,
+    next_row: usize,
+}
+
+impl LocalValues {
+    /// Starts the file with its header: the joinsource column if any, then
+    /// `<feature>_<label>` label-major (contract §5.7).
+    fn new(shap: &ShapConfig, features: &Features, records: &Records, labels: &[String]) -> Self {
+        // The contract's documented default (absent means false); the SDK
+        // always writes the key.
+        if !shap.save_local_shap_values.unwrap_or(false) {
+            return LocalValues {
+                text: None,
+                ids: None,
+                next_row: 0,
+            };
+        }
+        let mut header: Vec<String> = Vec::new();
+        if let Some((name, _)) = &records.ids {
+            header.push(name.clone());
+        }
+        for label in labels {
+            for &f in &features.explained {
+                header.push(format!("{}_{label}", features.names[f]));
+            }
+        }
+        LocalValues {
+            text: Some(csv_line(header)),
+            ids: records
+                .ids
+                .as_ref()
+                .map(|(_, ids)| ids.iter().map(cell_text).collect()),
+            next_row: 0,
+        }
+    }
+
+    /// Appends the next row's values (one vector per output).
+    fn add_row(&mut self, values: &[Vec<f64>]) {
+        let Some(text) = self.text.as_mut() else {
+            return;
+        };
+        let id = self.ids.as_ref().map(|ids| ids[self.next_row].clone());
+        let numbers = values.iter().flatten().map(|&v| crate::pyfmt::float(v));
+        text.push_str(&csv_line(id.into_iter().chain(numbers)));
+        self.next_row += 1;
+    }
+
+    fn write(&self, output: &Path) -> Result<()> {
+        match &self.text {
+            Some(text) => crate::layout::write_atomic(
+                &output.join("explanations_shap/out.csv"),
+                text.as_bytes(),
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One CSV line (with its newline), quoting fields as needed.
+fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(fields)
+        .expect("writing CSV to memory cannot fail");
+    let bytes = writer
+        .into_inner()
+        .expect("flushing CSV to memory cannot fail");
+    String::from_utf8(bytes).expect("the fields are UTF-8")
+}
+
+/// The features to plot: `methods.pdp.features`, else the `top_k_features`
+/// with the largest global SHAP value of the first output (contract §2.6).
+fn pdp_features(
+    pdp: &PdpConfig,
+    features: &Features,
+    shap: Option<&ShapResult>,
+) -> Result<Vec<usize>> {
+    if let Some(chosen) = &pdp.features {
+        return chosen
+            .iter()
+            .map(|f| feature_position("methods.pdp.features", f, &features.names))
+            .collect();
+    }
+    let shap = shap.ok_or_else(|| {
+        JobError::client(
+            "PDP features must be provided when ShapConfig is not provided (methods.pdp.features).",
+        )
+    })?;
+    let mut ranked: Vec<(usize, f64)> = features
+        .explained
+        .iter()
+        .copied()
+        .zip(shap.first_output_global.iter().copied())
+        .collect();
+    // Stable: equal values keep the feature order.
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let k = pdp
+        .top_k_features
+        .map_or(DEFAULT_TOP_K_FEATURES, |k| k as usize);
+    Ok(ranked.into_iter().take(k).map(|(f, _)| f).collect())
+}
+
+/// The partial dependence of the model on feature `position`, as one
+/// element of `explanations.pdp`.
+fn partial_dependence(
+    pdp_config: &PdpConfig,
+    position: usize,
+    features: &Features,
+    records: &Records,
+    model: &Model,
+) -> Result<Json> {
+    let kind = records.kind(position);
+    let column = records.rows.iter().map(|r| &r[position]);
+    // The grid as cells for the model and as JSON for the output.
+    let (cells, grid) = match kind {
+        ColumnKind::Int | ColumnKind::Float => {
+            let values: Vec<f64> = column
+                .map(|c| kind.value_of(c).as_f64().unwrap_or(f64::NAN))
+                .collect();
+            let grid = pdp::numerical_grid(&values, pdp::grid_resolution(pdp_config));
+            let cells = grid
+                .feature_values
+                .iter()
+                .map(|&v| features.number_cell(v))
+                .collect();
+            (cells, json_grid(grid, Json::from))
+        }
+        ColumnKind::Bool | ColumnKind::Object => {
+            let grid = pdp::categorical_grid(&column.cloned().collect::<Vec<Cell>>());
+            let cells = grid.feature_values.clone();
+            (cells, json_grid(grid, |c| value_json(kind.value_of(&c))))
+        }
+    };
+    let name = &features.names[position];
+    let rows = records.rows.len();
+    let rows_per_call = RECORDS_PER_CALL / cells.len().max(1);
+    let calls = futures_util::stream::iter(ranges(rows, rows_per_call))
+        .map(|range| {
+            let start = range.start;
+            let block = &records.rows[range];
+            let synthetic = pdp::synthetic_rows(block, position, &cells);
+            async move {
+                let scores = model
+                    .scores(&synthetic, |i| {
+                        format!(
+                            "dataset row {} with {name} set to a grid value",
+                            start + i % block.len()
+                        )
+                    })
+                    .await?;
+                Ok::<_, JobError>((start, block.len(), scores))
+            }
+        })
+        .buffered(CALLS_IN_FLIGHT);
+    // Scattered into the grid-major order over all rows that
+    // `Grid::partial_dependence` expects.
+    let mut outputs: Vec<Vec<f64>> = Vec::new();
+    model
+        .runtime
+        .block_on(calls.try_for_each(|(start, len, scores)| {
+            outputs.resize_with(scores.len(), || vec![0.0; cells.len() * rows]);
+            for (all, block_scores) in outputs.iter_mut().zip(&scores) {
+                for (g, per_value) in block_scores.chunks(len).enumerate() {
+                    all[g * rows + start..g * rows + start + len].copy_from_slice(per_value);
+                }
+            }
+            std::future::ready(Ok(()))
+        }))?;
+    let labels = model.label_names();
+    outputs.resize_with(labels.len(), Vec::new);
+    let curve = grid.partial_dependence(name, labels, &outputs);
+    Ok(serde_json::to_value(curve).expect("a PDP curve serialises"))
+}
+
+/// A grid with its values turned into JSON for the output.
+fn json_grid<V>(grid: Grid<V>, to_json: impl Fn(V) -> Json) -> Grid<Json> {
+    Grid {
+        data_type: grid.data_type,
+        feature_values: grid.feature_values.into_iter().map(to_json).collect(),
+        data_distribution: grid.data_distribution,
+    }
+}
+
+fn value_json(value: Value) -> Json {
+    match value {
+        Value::Missing => Json::Null,
+        Value::Bool(b) => Json::Bool(b),
+        Value::Int(i) => Json::from(i),
+        Value::Float(f) => Json::from(f),
+        Value::Str(s) => Json::String(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_every_item_once() {
+        assert_eq!(ranges(5, 2).collect::<Vec<_>>(), vec![0..2, 2..4, 4..5]);
+        // A size of 0 (a row larger than the budget) still makes progress.
+        assert_eq!(ranges(2, 0).collect::<Vec<_>>(), vec![0..1, 1..2]);
+        assert_eq!(ranges(0, 3).count(), 0);
+    }
+
+    #[test]
+    fn features_are_found_by_name_or_model_position() {
+        let names = vec!["age".to_string(), "income".to_string()];
+        let key = "methods.pdp.features";
+        assert_eq!(
+            feature_position(key, &NameOrIndex::Name("income".into()), &names).unwrap(),
+            1
+        );
+        assert_eq!(
+            feature_position(key, &NameOrIndex::Index(0), &names).unwrap(),
+            0
+        );
+        let missing = feature_position(key, &NameOrIndex::Name("sex".into()), &names);
+        assert!(missing.unwrap_err().message.contains("age, income"));
+    }
+
+    #[test]
+    fn csv_lines_quote_what_needs_quoting() {
+        assert_eq!(
+            csv_line(["a".to_string(), "b,c".to_string()]),
+            "a,\"b,c\"\n"
+        );
+    }
+}
