@@ -8,6 +8,7 @@
 //! - [`bias`]: mergeable counts and every pre- and post-training metric,
 //!   numerically as smclarify computes them.
 //! - [`output`]: `analysis.json` in Clarify's shape.
+//! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
 //! - [`job`]: wires the stages for one run.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
@@ -24,3 +25,4 @@ pub mod job;
 pub mod layout;
 pub mod output;
 pub mod pyfmt;
+pub mod report;
