@@ -75,6 +75,8 @@ const GRID: &str = "#dddddd";
 const WIDTH: f64 = 640.0;
 const FONT: f64 = 12.0;
 const SMALL: f64 = 10.0;
+/// Size of the numbers at the ends of a bias chart row.
+const END_LABEL: f64 = 8.5;
 /// Labels longer than this are shortened with an ellipsis (the full text
 /// stays in the row's tooltip and in the tables).
 const LABEL_MAX: f64 = 190.0;
@@ -93,8 +95,28 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
         .map(|r| text_width(r.name, FONT, Weight::Bold))
         .fold(40.0, f64::max)
         + 14.0;
-    let track_left = label_width + 18.0;
-    let track_right = WIDTH - VALUE_COLUMN - 18.0;
+    // Each row's scale, and room beside the track for its end labels.
+    let scales: Vec<(Scale, Option<f64>, f64)> = rows
+        .iter()
+        .map(|row| {
+            let scale = row
+                .guide
+                .map_or(Scale::Difference { bound: None }, |g| g.scale);
+            let number = row.value.ok().filter(|v| !v.is_nan());
+            (scale, number, half_range(scale, number.unwrap_or(0.0)))
+        })
+        .collect();
+    let end_label_width = scales
+        .iter()
+        .flat_map(|(scale, _, half_range)| {
+            let (left, right) = end_labels(*scale, *half_range);
+            [left, right]
+        })
+        .map(|label| text_width(&label, END_LABEL, Weight::Regular))
+        .fold(0.0, f64::max)
+        + 6.0;
+    let track_left = label_width + 4.0 + end_label_width;
+    let track_right = WIDTH - VALUE_COLUMN - end_label_width;
     let centre = (track_left + track_right) / 2.0;
     let half = (track_right - track_left) / 2.0;
     let height = TOP + ROW * rows.len() as f64 + 12.0;
@@ -108,14 +130,9 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
         MUTED,
         Weight::Regular,
     );
-    for (i, row) in rows.iter().enumerate() {
+    for (i, (row, &(scale, number, half_range))) in rows.iter().zip(&scales).enumerate() {
         let top = TOP + ROW * i as f64;
         let middle = top + ROW / 2.0;
-        let scale = row
-            .guide
-            .map_or(Scale::Difference { bound: None }, |g| g.scale);
-        let number = row.value.ok().filter(|v| !v.is_nan());
-        let half_range = half_range(scale, number.unwrap_or(0.0));
         let x = |value: f64| centre + half * position(scale, value, half_range).0;
         canvas.open_group(&row_tooltip(row));
         canvas.text(
@@ -136,7 +153,7 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
             track_left - 3.0,
             middle + 3.5,
             &left_end,
-            8.5,
+            END_LABEL,
             Anchor::End,
             MUTED,
             Weight::Regular,
@@ -145,7 +162,7 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
             track_right + 3.0,
             middle + 3.5,
             &right_end,
-            8.5,
+            END_LABEL,
             Anchor::Start,
             MUTED,
             Weight::Regular,

@@ -7,7 +7,7 @@
 //! [`super::charts`] (which escapes its own text) is inserted as is.
 
 use super::fonts;
-use super::model::{Report, Table};
+use super::model::{Report, Table, GUIDE_HEADING};
 use anyhow::Result;
 use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment};
@@ -34,6 +34,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
     let page = templates().get_template("report.html")?.render(context! {
         report => Value::from(Serde(report)),
         font_family => fonts::FAMILY,
+        guide_heading => GUIDE_HEADING,
         version => env!("CARGO_PKG_VERSION"),
     })?;
     Ok(page.into_bytes())

@@ -12,6 +12,9 @@ use super::{format_number, RunSummary};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+/// The heading of the reading guide.
+pub const GUIDE_HEADING: &str = "How to read this report";
+
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -19,7 +22,8 @@ pub struct Report {
     pub title: String,
     /// What was run, as a two-column table.
     pub summary: Table,
-    /// How to read the report, one paragraph per entry.
+    /// How to read the report, one paragraph per entry, shown under
+    /// [`GUIDE_HEADING`].
     pub guide: Vec<String>,
     /// One section per kind of result present.
     pub sections: Vec<Section>,

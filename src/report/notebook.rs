@@ -9,7 +9,7 @@
 //! with the reference `nbformat` package.
 
 use super::html;
-use super::model::{Block, Report, Table};
+use super::model::{Block, Report, Table, GUIDE_HEADING};
 use anyhow::Result;
 use serde_json::{json, Value as Json};
 
@@ -22,6 +22,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
     let mut cells = Cells::default();
     cells.markdown.push(format!("# {}", escape(&report.title)));
     cells.markdown.push(markdown_table(&report.summary));
+    cells.markdown.push(format!("## {GUIDE_HEADING}"));
     cells
         .markdown
         .extend(report.guide.iter().map(|p| escape(p)));

@@ -10,7 +10,7 @@
 
 use super::charts::Svg;
 use super::fonts::{self, text_width, Weight};
-use super::model::{Block, Report, Table};
+use super::model::{Block, Report, Table, GUIDE_HEADING};
 use anyhow::{anyhow, Result};
 use krilla::color::rgb;
 use krilla::destination::XyzDestination;
@@ -250,6 +250,16 @@ fn layout(report: &Report) -> Result<Pages> {
     pages.gap(8.0);
     table(&mut pages, &report.summary);
     pages.gap(6.0);
+    pages.gap(8.0);
+    pages.text(
+        GUIDE_HEADING,
+        12.5,
+        Weight::Bold,
+        INK,
+        MARGIN,
+        CONTENT_WIDTH,
+    );
+    pages.gap(2.0);
     for paragraph in &report.guide {
         pages.text(paragraph, BODY, Weight::Regular, INK, MARGIN, CONTENT_WIDTH);
         pages.gap(4.0);
@@ -269,11 +279,15 @@ fn layout(report: &Report) -> Result<Pages> {
             CONTENT_WIDTH,
         );
         pages.gap(6.0);
-        for block in &section.blocks {
+        for (index, block) in section.blocks.iter().enumerate() {
             match block {
                 Block::Heading { text } => {
-                    // Keep a heading with the start of what follows it.
-                    pages.reserve(90.0);
+                    // Keep a heading with the chart or first lines after it.
+                    let next = match section.blocks.get(index + 1) {
+                        Some(Block::Chart(c)) => chart_scale(&c.svg).1,
+                        _ => 60.0,
+                    };
+                    pages.reserve(30.0 + next);
                     pages.gap(8.0);
                     pages.text(text, 12.5, Weight::Bold, INK, MARGIN, CONTENT_WIDTH);
                     pages.gap(2.0);
@@ -330,6 +344,14 @@ fn chart_fonts() -> Arc<usvg::fontdb::Database> {
         .clone()
 }
 
+/// The scale a chart is placed at, filling the content width but never
+/// taller than a page, and its height on the page.
+fn chart_scale(svg: &Svg) -> (f32, f32) {
+    let (width, height) = (svg.width as f32, svg.height as f32);
+    let scale = (CONTENT_WIDTH / width).min((CONTENT_BOTTOM - MARGIN) / height);
+    (scale, height * scale)
+}
+
 fn chart(pages: &mut Pages, svg: &Svg) -> Result<()> {
     let options = usvg::Options {
         fontdb: chart_fonts(),
@@ -338,10 +360,7 @@ fn chart(pages: &mut Pages, svg: &Svg) -> Result<()> {
     };
     let tree = usvg::Tree::from_str(&svg.markup, &options)
         .map_err(|e| anyhow!("a chart's SVG does not parse: {e}"))?;
-    let full_page = CONTENT_BOTTOM - MARGIN;
-    // Fit the width, and never more than a page of height.
-    let scale = (CONTENT_WIDTH / tree.size().width()).min(full_page / tree.size().height());
-    let height = tree.size().height() * scale;
+    let (scale, height) = chart_scale(svg);
     pages.reserve(height);
     pages.place(Placed::Chart {
         x: MARGIN,
