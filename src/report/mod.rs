@@ -31,6 +31,9 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+/// Renders a report into one file format's bytes.
+type Render = fn(&model::Report) -> Result<Vec<u8>>;
+
 /// The title when `methods.report.title` is absent (the SDK's own default).
 pub const DEFAULT_TITLE: &str = "Analysis Report";
 
@@ -161,7 +164,7 @@ pub fn write_reports(
     });
     let title = config.title.as_deref().unwrap_or(DEFAULT_TITLE);
     let report = model::build(analysis, local.as_ref(), summary, title);
-    let renderers: [(&str, fn(&model::Report) -> Result<Vec<u8>>); 3] = [
+    let renderers: [(&str, Render); 3] = [
         ("html", html::render),
         ("ipynb", notebook::render),
         ("pdf", pdf::render),

@@ -67,7 +67,8 @@ enum Placed {
         x: f32,
         y: f32,
         scale: f32,
-        chart: usvg::Tree,
+        // Boxed: a parsed tree is far larger than the other placements.
+        chart: Box<usvg::Tree>,
     },
 }
 
@@ -366,7 +367,7 @@ fn chart(pages: &mut Pages, svg: &Svg) -> Result<()> {
         x: MARGIN,
         y: pages.y,
         scale,
-        chart: tree,
+        chart: Box::new(tree),
     });
     pages.gap(height + 2.0);
     Ok(())
