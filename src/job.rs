@@ -103,6 +103,9 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
         analysis.explanations = Some(explained.section);
     }
     analysis.write(&paths.output)?;
+    if let Some(report) = &config.methods.report {
+        write_reports(&config, report, paths, &analysis, rows, started);
+    }
     Ok(Summary {
         rows,
         elapsed: started.elapsed(),
@@ -287,6 +290,33 @@ fn section_spec<'a>(
         has_group: schema.group.is_some(),
         flip_test,
     })
+}
+
+/// Writes the report files next to `analysis.json`. They are a view of it:
+/// a failure is logged, naming the report, and the job still succeeds.
+fn write_reports(
+    config: &AnalysisConfig,
+    report: &config::ReportConfig,
+    paths: &JobPaths,
+    analysis: &Analysis,
+    rows: u64,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let started_at = std::time::SystemTime::now() - elapsed;
+    let summary = crate::report::RunSummary::of_job(config, &paths.data, rows, started_at, elapsed);
+    let local_shap = paths.output.join("explanations_shap/out.csv");
+    let local_shap = local_shap.is_file().then_some(local_shap.as_path());
+    let written = crate::report::write_reports(
+        &analysis.to_json(),
+        local_shap,
+        &summary,
+        report,
+        &paths.output,
+    );
+    if let Err(e) = written {
+        tracing::error!(report = %report.name, "report not written: {e:#}");
+    }
 }
 
 /// Logs rows read and throughput every few seconds during long reads.

@@ -10,6 +10,7 @@
 //! - [`explain`]: Kernel SHAP, computed baselines and partial dependence,
 //!   as pure two-phase computations (synthetic rows out, model outputs in).
 //! - [`output`]: `analysis.json` in Clarify's shape.
+//! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
 //! - [`job`]: wires the stages for one run.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
@@ -30,3 +31,4 @@ pub mod layout;
 pub mod output;
 pub mod predictor;
 pub mod pyfmt;
+pub mod report;

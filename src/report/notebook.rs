@@ -1,0 +1,186 @@
+//! `report.ipynb`: the report as a Jupyter notebook (nbformat 4.5).
+//!
+//! Text goes into markdown cells. Each table and chart is a code cell whose
+//! source is the Python expression reading its data from `analysis.json`,
+//! with the rendered table (`text/html`) or chart (`image/svg+xml`) stored
+//! as the cell's output, so the notebook opens with everything shown and
+//! without running anything. The JSON is written with serde; the format is
+//! a handful of plain objects, and `scripts/check-report.sh` validates it
+//! with the reference `nbformat` package.
+
+use super::html;
+use super::model::{Block, Report, Table, GUIDE_HEADING};
+use anyhow::Result;
+use serde_json::{json, Value as Json};
+
+/// Opens the notebook's data: every later code cell reads `analysis`.
+const LOAD_ANALYSIS: &str =
+    "import json\n\n# analysis.json sits next to this notebook.\nwith open(\"analysis.json\") as f:\n    analysis = json.load(f)";
+
+/// The notebook for `report`.
+pub fn render(report: &Report) -> Result<Vec<u8>> {
+    let mut cells = Cells::default();
+    cells.markdown.push(format!("# {}", escape(&report.title)));
+    cells.markdown.push(markdown_table(&report.summary));
+    cells.markdown.push(format!("## {GUIDE_HEADING}"));
+    cells
+        .markdown
+        .extend(report.guide.iter().map(|p| escape(p)));
+    cells.code(LOAD_ANALYSIS, vec![]);
+    for section in &report.sections {
+        cells
+            .markdown
+            .push(format!("## {}", escape(&section.title)));
+        for block in &section.blocks {
+            match block {
+                Block::Heading { text } => cells.markdown.push(format!("### {}", escape(text))),
+                Block::Paragraph { text } => cells.markdown.push(escape(text)),
+                Block::Notice { text } => cells
+                    .markdown
+                    .push(format!("> **Not computed:** {}", escape(text))),
+                Block::Table(table) => {
+                    let output = display(
+                        json!({"text/html": html::table(table)?, "text/plain": plain_table(table)}),
+                    );
+                    cells.code(&table.source, vec![output]);
+                }
+                Block::Chart(chart) => {
+                    let output = display(
+                        json!({"image/svg+xml": chart.svg.markup, "text/plain": chart.caption}),
+                    );
+                    cells.code(&chart.source, vec![output]);
+                    cells.markdown.push(format!("*{}*", escape(&chart.caption)));
+                }
+            }
+        }
+    }
+    cells.flush_markdown();
+    let notebook = json!({
+        "cells": cells.done,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+            "title": report.title,
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    });
+    Ok(crate::output::pretty(&notebook))
+}
+
+/// Builds the cell list, merging consecutive text into one markdown cell.
+#[derive(Default)]
+struct Cells {
+    done: Vec<Json>,
+    markdown: Vec<String>,
+}
+
+impl Cells {
+    fn next_id(&self) -> String {
+        format!("cell-{}", self.done.len())
+    }
+
+    fn flush_markdown(&mut self) {
+        if self.markdown.is_empty() {
+            return;
+        }
+        let source = std::mem::take(&mut self.markdown).join("\n\n");
+        let cell = json!({"cell_type": "markdown", "id": self.next_id(), "metadata": {}, "source": source});
+        self.done.push(cell);
+    }
+
+    fn code(&mut self, source: &str, outputs: Vec<Json>) {
+        self.flush_markdown();
+        let cell = json!({
+            "cell_type": "code", "id": self.next_id(), "metadata": {},
+            "execution_count": null, "source": source, "outputs": outputs,
+        });
+        self.done.push(cell);
+    }
+}
+
+fn display(data: Json) -> Json {
+    json!({"output_type": "display_data", "data": data, "metadata": {}})
+}
+
+fn markdown_table(table: &Table) -> String {
+    let line = |cells: &[String]| {
+        format!(
+            "| {} |",
+            cells
+                .iter()
+                .map(|c| escape(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    };
+    let mut lines = vec![
+        line(&table.columns),
+        format!("|{}", "---|".repeat(table.columns.len())),
+    ];
+    lines.extend(table.rows.iter().map(|r| line(&r.cells)));
+    lines.join("\n")
+}
+
+/// The table as aligned text, for front ends that show no HTML.
+fn plain_table(table: &Table) -> String {
+    let mut lines = vec![table.columns.join("\t")];
+    lines.extend(table.rows.iter().map(|r| r.cells.join("\t")));
+    lines.join("\n")
+}
+
+/// Escapes the characters markdown would read as formatting, so names like
+/// `credit_amount` or `<=50K` show as written.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{model, RunSummary};
+
+    #[test]
+    fn notebook_is_nbformat_4_with_stored_outputs() {
+        let analysis = serde_json::json!({"pre_training_bias_metrics": {"label": "y", "label_value_or_threshold": "1", "facets": {"sex": [
+            {"value_or_threshold": "f", "metrics": [{"name": "CI", "description": "Class Imbalance (CI)", "value": 0.3}]}]}}});
+        let report = model::build(&analysis, None, &RunSummary::example(), "T");
+        let notebook: Json = serde_json::from_slice(&render(&report).unwrap()).unwrap();
+        assert_eq!(
+            (
+                notebook["nbformat"].as_u64(),
+                notebook["nbformat_minor"].as_u64()
+            ),
+            (Some(4), Some(5))
+        );
+        let cells = notebook["cells"].as_array().unwrap();
+        let ids: std::collections::HashSet<_> =
+            cells.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), cells.len(), "cell ids are unique");
+        let outputs: Vec<&Json> = cells
+            .iter()
+            .flat_map(|c| c["outputs"].as_array().into_iter().flatten())
+            .collect();
+        assert!(outputs.iter().any(|o| o["data"]["image/svg+xml"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("<svg"))));
+        assert!(outputs.iter().any(|o| o["data"]["text/html"]
+            .as_str()
+            .is_some_and(|s| s.contains("Class Imbalance"))));
+    }
+
+    #[test]
+    fn markdown_characters_are_escaped() {
+        assert_eq!(escape("credit_amount <=50K"), r"credit\_amount \<=50K");
+    }
+}

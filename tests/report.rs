@@ -1,0 +1,160 @@
+//! The report files end to end: the demo writes all three, a full
+//! `analysis.json` (every section, two SHAP labels, PDP) renders in every
+//! format, and a report that cannot be written leaves the job successful.
+//! `scripts/check-report.sh` adds the checks that need Python or poppler.
+
+mod common;
+
+use common::*;
+use openclarify::config::ReportConfig;
+use openclarify::report::{write_reports, RunSummary};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// Asserts the page loads nothing: no scripts, stylesheets, fonts or
+/// images from anywhere, and no URL but the SVG namespace.
+fn assert_self_contained(html: &str) {
+    for fetch in [
+        "<script", "<link", "src=", "@import", "url(", "<iframe", "<img",
+    ] {
+        assert!(!html.contains(fetch), "the page contains {fetch}");
+    }
+    let urls = html.matches("http://").count() + html.matches("https://").count();
+    let namespaces = html.matches("http://www.w3.org/2000/svg").count();
+    assert_eq!(urls, namespaces, "only SVG namespaces may be URLs");
+}
+
+fn assert_notebook(path: &Path) -> serde_json::Value {
+    let notebook = read_json(path);
+    assert_eq!(notebook["nbformat"], 4);
+    assert!(notebook["cells"].as_array().is_some_and(|c| !c.is_empty()));
+    notebook
+}
+
+fn assert_pdf(path: &Path) {
+    let pdf = std::fs::read(path).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    assert!(pdf.windows(5).any(|w| w == b"%%EOF"), "PDF is truncated");
+}
+
+/// `openclarify demo` (its config has `methods.report`) writes the three
+/// report files next to analysis.json.
+#[test]
+fn demo_writes_html_notebook_and_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = openclarify(&["demo", "--output", dir.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let output = dir.path().join("output");
+    let html = std::fs::read_to_string(output.join("report.html")).unwrap();
+    assert_self_contained(&html);
+    assert!(html.contains("openclarify demo: German credit"));
+    assert!(html.contains("Facet sex = female") && html.contains("<svg"));
+    assert!(
+        !html.contains("Partial dependence"),
+        "no PDP results, no PDP section"
+    );
+    assert_notebook(&output.join("report.ipynb"));
+    assert_pdf(&output.join("report.pdf"));
+}
+
+/// Every section of contract §5 renders, from a fixture shaped like real
+/// Clarify output, including local SHAP values from out.csv.
+#[test]
+fn full_analysis_renders_every_section_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixtures().join("report");
+    let analysis = read_json(&fixture.join("analysis_full.json"));
+    let summary = RunSummary {
+        dataset: "s3://bucket/german/train.csv".into(),
+        rows: 1000,
+        label: Some("risk".into()),
+        positive_label_values: Some("1".into()),
+        facets: vec![
+            "sex (female)".into(),
+            "housing (each value against the rest)".into(),
+        ],
+        endpoint: Some("SageMaker endpoint german-xgb".into()),
+        started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        elapsed: Duration::from_secs(42),
+        version: "test".into(),
+    };
+    let config = ReportConfig {
+        name: "full".into(),
+        title: Some("Everything".into()),
+    };
+    let local = fixture.join("explanations_shap/out.csv");
+    let written = write_reports(&analysis, Some(&local), &summary, &config, dir.path()).unwrap();
+    let names: Vec<_> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(names, ["full.html", "full.ipynb", "full.pdf"]);
+
+    let html = std::fs::read_to_string(dir.path().join("full.html")).unwrap();
+    assert_self_contained(&html);
+    for id in [
+        "pre-training-bias",
+        "post-training-bias",
+        "feature-importance",
+        "partial-dependence",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "no section {id}");
+    }
+    assert!(html.contains("Facet housing = own") && html.contains("Facet housing = rent"));
+    assert!(
+        html.contains("FlipTest does not support non-numeric columns"),
+        "metric errors are shown"
+    );
+    assert!(html.contains("Output label0") && html.contains("Output label1"));
+    assert!(
+        html.contains("Local SHAP values, label1"),
+        "box plot from out.csv"
+    );
+    assert!(html.contains("Detected data type is not supported for PDP"));
+    assert!(
+        html.contains("<td class=\"num\">∞</td>"),
+        "TE's \"Infinity\" reads as ∞"
+    );
+
+    let notebook = assert_notebook(&dir.path().join("full.ipynb"));
+    let svgs = notebook["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
+        .filter(|o| o["data"]["image/svg+xml"].is_string())
+        .count();
+    // Bias: 3 pre + 1 post; SHAP: bars and box plot for 2 labels; PDP: 2.
+    assert_eq!(svgs, 4 + 4 + 2);
+    assert_pdf(&dir.path().join("full.pdf"));
+}
+
+/// A report that cannot be written is logged with its name; analysis.json
+/// is complete and the job exits 0.
+#[test]
+fn unwritable_report_is_logged_and_the_job_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    // A folder where report.html should go makes that one write fail.
+    std::fs::create_dir_all(out_dir.join("report.html")).unwrap();
+    let out = run_job(
+        &fixtures().join("demo/analysis_config.json"),
+        &fixtures().join("german.csv"),
+        &out_dir,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(read_json(&out_dir.join("analysis.json"))["pre_training_bias_metrics"].is_object());
+    assert!(
+        stderr.contains("report not written") && stderr.contains("report.html"),
+        "{stderr}"
+    );
+    assert!(
+        out_dir.join("report.pdf").is_file(),
+        "the other formats are still written"
+    );
+}
