@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// The demo config (pre and post bias) with its predictor replaced.
 fn config_with(dir: &Path, predictor: Json) -> PathBuf {
-    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
-    config["methods"].as_object_mut().unwrap().remove("report");
+    let path = demo_config(dir, &["pre_training_bias", "post_training_bias"]);
+    let mut config = read_json(&path);
     config["predictor"] = predictor;
     let path = dir.join("analysis_config.json");
     std::fs::write(&path, config.to_string()).unwrap();

@@ -54,8 +54,8 @@ fn demo_writes_html_notebook_and_pdf() {
     assert!(html.contains("openclarify demo: German credit"));
     assert!(html.contains("Facet sex = female") && html.contains("<svg"));
     assert!(
-        !html.contains("Partial dependence"),
-        "no PDP results, no PDP section"
+        html.contains("Partial dependence"),
+        "the demo explains with PDP, so the report shows it"
     );
     assert_notebook(&output.join("report.ipynb"));
     assert_pdf(&output.join("report.pdf"));
@@ -142,7 +142,7 @@ fn unwritable_report_is_logged_and_the_job_succeeds() {
     // A folder where report.html should go makes that one write fail.
     std::fs::create_dir_all(out_dir.join("report.html")).unwrap();
     let out = run_job(
-        &fixtures().join("demo/analysis_config.json"),
+        &demo_config(dir.path(), &["pre_training_bias", "report"]),
         &fixtures().join("german.csv"),
         &out_dir,
     );

@@ -67,7 +67,11 @@ fn part_files_and_gzip_read_as_one_dataset() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
-    let out = run_job(&pre_training_demo_config(dir.path()), &data, &out_dir);
+    let out = run_job(
+        &demo_config(dir.path(), &["pre_training_bias"]),
+        &data,
+        &out_dir,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -80,19 +84,6 @@ fn part_files_and_gzip_read_as_one_dataset() {
         &want["pre_training_bias_metrics"],
         "pre",
     );
-}
-
-/// The demo config with only its pre-training part (no model needed).
-fn pre_training_demo_config(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
-    config["methods"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|method, _| method == "pre_training_bias");
-    config.as_object_mut().unwrap().remove("predictor");
-    let path = dir.join("pre_training_config.json");
-    std::fs::write(&path, config.to_string()).unwrap();
-    path
 }
 
 /// Runs a job expected to fail; returns its failure message after checking

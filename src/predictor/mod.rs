@@ -277,7 +277,7 @@ impl Predictor {
                 self.reader.read(&answer, encoded.len()).map_err(|e| {
                     let shown = snippet(&String::from_utf8_lossy(&answer));
                     (
-                        encoded.len() == 1 && attempt == 1,
+                        encoded.len() == 1 && attempt < UNREADABLE_ATTEMPTS,
                         format!("{}; response: {shown}", e.0),
                     )
                 })

@@ -137,3 +137,16 @@ pub fn assert_close(got: &Json, want: &Json, path: &str) {
         _ => assert_eq!(got, want, "{path}"),
     }
 }
+
+/// The demo config reduced to the named `methods` (e.g. only
+/// `pre_training_bias`, which needs no model), written into `dir`.
+pub fn demo_config(dir: &Path, methods: &[&str]) -> PathBuf {
+    let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
+    config["methods"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|method, _| methods.contains(&method.as_str()));
+    let path = dir.join(format!("demo_{}.json", methods.join("+")));
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
