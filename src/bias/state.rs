@@ -49,15 +49,18 @@ pub struct BiasState {
 }
 
 /// Hands out small ids for distinct cells of one column within a chunk.
+/// Rows are interned in order, so the row at which an id is handed out is
+/// where its value is first seen in the chunk.
 #[derive(Default)]
 struct Interner {
     ids: FxHashMap<Key, u32>,
     keys: Vec<Key>,
+    first_row: Vec<usize>,
     scratch: Vec<u8>,
 }
 
 impl Interner {
-    fn id(&mut self, cell: CellRef<'_>) -> u32 {
+    fn id(&mut self, cell: CellRef<'_>, row: usize) -> u32 {
         self.scratch.clear();
         cell.encode_into(&mut self.scratch);
         if let Some(id) = self.ids.get(self.scratch.as_slice()) {
@@ -67,6 +70,7 @@ impl Interner {
         let key: Key = self.scratch.as_slice().into();
         self.ids.insert(key.clone(), id);
         self.keys.push(key);
+        self.first_row.push(row);
         id
     }
 }
@@ -99,15 +103,13 @@ impl BiasState {
             cols.facets.iter().map(|_| Interner::default()).collect();
         let mut joint: Vec<FxHashMap<[u32; 4], u64>> =
             vec![FxHashMap::default(); cols.facets.len()];
-        let mut first: Vec<FxHashMap<u32, u64>> = vec![FxHashMap::default(); cols.facets.len()];
         for row in 0..chunk.len() {
-            let l = label.id(chunk.cell(row, cols.label));
-            let p = predicted.id(cols.predicted.map_or(ABSENT, |c| chunk.cell(row, c)));
-            let g = group.id(cols.group.map_or(ABSENT, |c| chunk.cell(row, c)));
+            let l = label.id(chunk.cell(row, cols.label), row);
+            let p = predicted.id(cols.predicted.map_or(ABSENT, |c| chunk.cell(row, c)), row);
+            let g = group.id(cols.group.map_or(ABSENT, |c| chunk.cell(row, c)), row);
             for (k, &col) in cols.facets.iter().enumerate() {
-                let f = facet_ids[k].id(chunk.cell(row, col));
+                let f = facet_ids[k].id(chunk.cell(row, col), row);
                 *joint[k].entry([f, l, p, g]).or_insert(0) += 1;
-                first[k].entry(f).or_insert(chunk.first_row + row as u64);
             }
         }
         for (k, facet) in state.facets.iter_mut().enumerate() {
@@ -121,8 +123,10 @@ impl BiasState {
                 ];
                 facet.joint.insert(key, n);
             }
-            for (f, row) in first[k].drain() {
-                facet.first_seen.insert(fk[f as usize].clone(), row);
+            for (key, row) in fk.iter().zip(&facet_ids[k].first_row) {
+                facet
+                    .first_seen
+                    .insert(key.clone(), chunk.first_row + *row as u64);
             }
         }
         if chunk.first_row == 0 && !chunk.is_empty() {

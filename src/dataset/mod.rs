@@ -20,8 +20,10 @@ use std::path::{Path, PathBuf};
 use value::{Cell, CellRef};
 
 /// Rows per chunk: large enough to amortise per-chunk work, small enough
-/// that a handful of chunks in flight stay in the low megabytes.
-pub const CHUNK_ROWS: usize = 8192;
+/// that a handful of chunks in flight stay in the low megabytes, and a
+/// multiple of the default model batch (1000 records) so that model
+/// requests are full batches rather than one short batch per chunk.
+pub const CHUNK_ROWS: usize = 8000;
 
 /// Which column plays which role, as indices into a row's cells.
 #[derive(Debug, Clone)]

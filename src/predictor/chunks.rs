@@ -11,9 +11,10 @@ use futures_util::StreamExt;
 use std::io::Write;
 use std::path::Path;
 
-/// Chunks predicted ahead of the consumer; with the semaphore in the
-/// predictor this keeps requests flowing across chunk boundaries.
-const CHUNKS_AHEAD: usize = 2;
+/// Chunks predicted ahead of the consumer: with the semaphore in the
+/// predictor this keeps requests flowing across chunk boundaries, and four
+/// chunks of eight full batches give 16 requests in flight work to do.
+const CHUNKS_AHEAD: usize = 4;
 
 /// Where predicted labels go besides the analyses.
 pub struct PredictionSink {
