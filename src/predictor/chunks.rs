@@ -118,10 +118,15 @@ async fn predict_chunk(
     chunk: &Chunk,
     features: &[usize],
 ) -> Result<Vec<Cell>> {
-    let records: Vec<Vec<Cell>> = (0..chunk.len())
-        .map(|r| chunk.record(r, features))
+    let mut cells = Vec::with_capacity(features.len());
+    let encoded: Vec<Vec<u8>> = (0..chunk.len())
+        .map(|row| {
+            cells.clear();
+            cells.extend(features.iter().map(|&c| chunk.cell(row, c)));
+            predictor.encode(&cells)
+        })
         .collect();
-    let outputs = predictor.predict(chunk.first_row, &records).await?;
+    let outputs = predictor.predict_encoded(chunk.first_row, &encoded).await?;
     outputs
         .iter()
         .enumerate()

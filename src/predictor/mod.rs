@@ -16,7 +16,7 @@ pub mod request;
 pub mod response;
 
 use crate::config::AnalysisConfig;
-use crate::dataset::value::Cell;
+use crate::dataset::value::{Cell, CellRef};
 use crate::error::{JobError, Result};
 use futures_util::future::try_join_all;
 use rand::{Rng, SeedableRng};
@@ -191,9 +191,23 @@ impl Predictor {
     pub async fn predict(&self, first_row: u64, records: &[Vec<Cell>]) -> Result<Vec<ModelOutput>> {
         let encoded: Vec<Vec<u8>> = records
             .iter()
-            .map(|r| self.encoder.record(r, &self.feature_names))
+            .map(|r| self.encode(&r.iter().map(Cell::as_ref).collect::<Vec<_>>()))
             .collect();
-        let batches = self.batches(&encoded);
+        self.predict_encoded(first_row, &encoded).await
+    }
+
+    /// One record's request bytes, from borrowed cells (no copy of the row).
+    pub fn encode(&self, record: &[CellRef<'_>]) -> Vec<u8> {
+        self.encoder.record(record, &self.feature_names)
+    }
+
+    /// [`Predictor::predict`] for records already [encoded](Predictor::encode).
+    pub async fn predict_encoded(
+        &self,
+        first_row: u64,
+        encoded: &[Vec<u8>],
+    ) -> Result<Vec<ModelOutput>> {
+        let batches = self.batches(encoded);
         let answers = try_join_all(batches.into_iter().map(|(start, end)| {
             let encoded = &encoded[start..end];
             async move { self.predict_batch(first_row + start as u64, encoded).await }

@@ -4,7 +4,7 @@
 //! line, or a rendered `record_template`); a batch body is those pieces
 //! joined, so batches can be cut by byte size before anything is sent.
 
-use crate::dataset::value::{Cell, ColumnKind, Value};
+use crate::dataset::value::{Cell, CellRef, ColumnKind, Value};
 use crate::error::{JobError, Result};
 
 /// How records become a request body.
@@ -72,7 +72,7 @@ impl Encoder {
     }
 
     /// Renders one record (feature values in order, with their names).
-    pub fn record(&self, values: &[Cell], names: &[String]) -> Vec<u8> {
+    pub fn record(&self, values: &[CellRef<'_>], names: &[String]) -> Vec<u8> {
         match self {
             Encoder::Csv => csv_line(values),
             Encoder::JsonLines { template } => render_record(template, values, names).into_bytes(),
@@ -136,8 +136,8 @@ pub fn typed(cell: &Cell) -> Value {
     }
 }
 
-fn json_value(cell: &Cell) -> serde_json::Value {
-    match typed(cell) {
+fn json_value(cell: &CellRef<'_>) -> serde_json::Value {
+    match typed(&CellRef::to_owned(*cell)) {
         Value::Missing => serde_json::Value::Null,
         Value::Bool(b) => b.into(),
         Value::Int(i) => i.into(),
@@ -147,7 +147,7 @@ fn json_value(cell: &Cell) -> serde_json::Value {
     }
 }
 
-fn render_record(template: &str, values: &[Cell], names: &[String]) -> String {
+fn render_record(template: &str, values: &[CellRef<'_>], names: &[String]) -> String {
     let json: Vec<serde_json::Value> = values.iter().map(json_value).collect();
     let mut out = template.to_string();
     if out.contains("$features_kvp") {
@@ -167,16 +167,16 @@ fn render_record(template: &str, values: &[Cell], names: &[String]) -> String {
     out
 }
 
-fn csv_line(values: &[Cell]) -> Vec<u8> {
+fn csv_line(values: &[CellRef<'_>]) -> Vec<u8> {
     let mut line = Vec::new();
     for (i, cell) in values.iter().enumerate() {
         if i > 0 {
             line.push(b',');
         }
         let text: std::borrow::Cow<[u8]> = match cell {
-            Cell::Text(t) => std::borrow::Cow::Borrowed(&t[..]),
-            Cell::Missing => std::borrow::Cow::Borrowed(&b""[..]),
-            other => std::borrow::Cow::Owned(typed(other).py_str().into_bytes()),
+            CellRef::Text(t) => std::borrow::Cow::Borrowed(*t),
+            CellRef::Missing => std::borrow::Cow::Borrowed(&b""[..]),
+            other => std::borrow::Cow::Owned(typed(&CellRef::to_owned(*other)).py_str().into_bytes()),
         };
         if text
             .iter()
@@ -208,6 +208,10 @@ mod tests {
         ]
     }
 
+    fn refs(cells: &[Cell]) -> Vec<CellRef<'_>> {
+        cells.iter().map(Cell::as_ref).collect()
+    }
+
     fn names() -> Vec<String> {
         vec!["A".into(), "B".into()]
     }
@@ -215,7 +219,7 @@ mod tests {
     #[test]
     fn csv_quotes_only_when_needed() {
         let e = Encoder::new("text/csv", None, None).unwrap();
-        let r = e.record(&cells(), &names());
+        let r = e.record(&refs(&cells()), &names());
         assert_eq!(String::from_utf8(r.clone()).unwrap(), "0,\"a,b\"");
         assert_eq!(e.body(&[&r, &r], &names()), b"0,\"a,b\"\n0,\"a,b\"");
     }
@@ -229,13 +233,13 @@ mod tests {
             Some("$features"),
         )
         .unwrap();
-        let r = e.record(&values, &names());
+        let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r, &r], &names())).unwrap(),
             "{\"instances\": [[0,1],[0,1]]}"
         );
         let e = Encoder::new("application/json", Some("$records"), Some("$features_kvp")).unwrap();
-        let r = e.record(&values, &names());
+        let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
             "[{\"A\":0,\"B\":1}]"
@@ -247,7 +251,7 @@ mod tests {
         )
         .unwrap();
         assert!(e.single_record());
-        let r = e.record(&values, &names());
+        let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
             "{\"a\":0,\"b\":1}"
@@ -258,7 +262,7 @@ mod tests {
             Some("$features"),
         )
         .unwrap();
-        let r = e.record(&values, &names());
+        let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
             "{\"instances\": [[0,1]], \"feature_names\": [\"A\",\"B\"]}"
@@ -273,7 +277,10 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(e.record(&cells(), &names()), b"{\"features\":[0,\"a,b\"]}");
+        assert_eq!(
+            e.record(&refs(&cells()), &names()),
+            b"{\"features\":[0,\"a,b\"]}"
+        );
         let err = Encoder::new("application/jsonlines", Some("{\"x\":1}"), None).unwrap_err();
         assert!(err
             .message
