@@ -16,8 +16,9 @@
 #      the demo model image running as "model" on a user-defined network and
 #      OPENCLARIFY_ENDPOINT_URL=http://model:8080, as root and under --user:
 #      pre- and post-training metrics and explanations (SHAP, PDP) equal a
-#      host run against a host demo-model, explanations.kernel_shap is there, explanations_shap/out.csv
-#      has a row per record, and report.html/.ipynb/.pdf were written.
+#      host run against a host demo-model, explanations.kernel_shap is there,
+#      explanations_shap/out.csv has a row per record, and
+#      report.html/.ipynb/.pdf were written.
 # Needs a Docker engine; builds both images with scripts/build-image.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
