@@ -7,7 +7,11 @@
 #   openclarify                                    the static release binary
 #   rootfs/etc/ssl/certs/ca-certificates.crt       the build host's CA bundle, where
 #                                                  rustls-native-certs looks for it (if the
-#                                                  host has one); HTTPS to S3 and SageMaker
+#                                                  host has one), so private CAs the host
+#                                                  trusts are trusted here too; Mozilla's
+#                                                  roots are built into the binary as well
+#                                                  (webpki-root-certs), so HTTPS works
+#                                                  without the bundle
 #   rootfs/tmp/                                    empty, mode 1777: scratch has no /tmp
 # No `# syntax=` line: it would make BuildKit fetch a frontend image.
 #

@@ -5,23 +5,43 @@
 # shows that the FROM-scratch image has what the binary needs at run time
 # and that results and failure messages land in the mounted folders, as root
 # and as an unprivileged user.
-# Checks, on the demo pre-training config and german.csv:
-#   1. as root: exit 0, analysis.json whose pre_training_bias_metrics equal
-#      the host binary's exactly (compared as parsed JSON);
+# Checks, on german.csv:
+#   1. the demo config's pre-training bias as root: exit 0, analysis.json whose
+#      pre_training_bias_metrics equal the host binary's exactly (compared as
+#      parsed JSON);
 #   2. the same under --user (yours, or 1000:1000 when you are root);
 #   3. a broken config: exit 1, no analysis.json, and the failure reason in
-#      /opt/ml/output/message.
-# Needs a Docker engine; builds the image with scripts/build-image.sh.
+#      /opt/ml/output/message;
+#   4. a bias-and-explainability config (pre, post, SHAP, PDP, report) with
+#      the demo model image running as "model" on a user-defined network and
+#      OPENCLARIFY_ENDPOINT_URL=http://model:8080, as root and under --user:
+#      pre- and post-training metrics and explanations (SHAP, PDP) equal a
+#      host run against a host demo-model, explanations.kernel_shap is there,
+#      explanations_shap/out.csv has a row per record, and
+#      report.html/.ipynb/.pdf were written.
+# Needs a Docker engine; builds both images with scripts/build-image.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 "$ROOT/scripts/build-image.sh"
 work=$(mktemp -d)
+# Names for the model jobs' network and model container, unique per run.
+NET=openclarify-e2e-$$
+MODEL_CONTAINER=openclarify-e2e-model-$$
+host_model_pid=
 cleanup() {
+  docker rm --force "$MODEL_CONTAINER" >/dev/null 2>&1 || true
+  docker network rm "$NET" >/dev/null 2>&1 || true
+  [ -z "$host_model_pid" ] || kill "$host_model_pid" 2>/dev/null || true
   rm -rf "$work" 2>/dev/null || echo "note: could not remove $work (files written in a container)" >&2
 }
 trap cleanup EXIT
-CONFIG=$ROOT/test-fixtures/demo/analysis_config.json
+# The demo config cut down to pre-training bias: no model needed.
+CONFIG=$work/pre_training.json
+python3 -c 'import json, sys
+config = json.load(open(sys.argv[1]))
+config["methods"] = {"pre_training_bias": config["methods"]["pre_training_bias"]}
+json.dump(config, open(sys.argv[2], "w"), indent=2)' "$ROOT/test-fixtures/demo/analysis_config.json" "$CONFIG"
 DATA=$ROOT/test-fixtures/german.csv
 passed=0 failed=0
 
@@ -54,29 +74,50 @@ run_image() { # NAME [DOCKER_RUN_ARGS...]
   echo "$code"
 }
 
-# True when two analysis.json files have equal values under KEY.
-same_section() { # KEY A.json B.json
+# Prints the KEYs (space-separated) on which A.json differs from B.json, or
+# is missing; nothing when all are equal. A KEY may be dotted (a.b).
+differing_sections() { # "KEY..." A.json B.json
   python3 -c 'import json, sys
-k, a, b = sys.argv[1:]
-sys.exit(json.load(open(a)).get(k) != json.load(open(b))[k])' "$@"
+keys, a, b = sys.argv[1:]
+def get(doc, key):
+    for part in key.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
+a, b = json.load(open(a)), json.load(open(b))
+print(" ".join(k for k in keys.split() if get(a, k) is None or get(a, k) != get(b, k)))' "$@"
 }
 
-# A successful job: exit 0 and the same SECTION of analysis.json as the host
-# binary gives on the same config and data.
-check_job() { # NAME CONFIG SECTION [DOCKER_RUN_ARGS...]
-  local name=$1 config=$2 section=$3
-  shift 3
-  "$OPENCLARIFY" run --config "$config" --data "$DATA" --output "$work/$name.host" 2>/dev/null
+# Runs the host binary on CONFIG and german.csv into $work/NAME.host once, as
+# the reference the image's results must equal. RUN_ARGS go to `openclarify run`.
+host_run() { # NAME CONFIG [RUN_ARGS...]
+  local name=$1 config=$2
+  shift 2
+  [ -d "$work/$name.host" ] && return
+  "$OPENCLARIFY" run --config "$config" --data "$DATA" --output "$work/$name.host" "$@" 2>"$work/$name.host.stderr" || {
+    echo "error: host run $name failed: $(cat "$work/$name.host.stderr")" >&2
+    exit 1
+  }
+}
+
+# Runs the image as job NAME on CONFIG: it must exit 0 with the same SECTIONS
+# (space-separated) of analysis.json as the host run HOST. Returns non-zero on
+# a failure, so callers can skip checks that depend on a finished job.
+check_job() { # NAME CONFIG HOST "SECTIONS..." [DOCKER_RUN_ARGS...]
+  local name=$1 config=$2 host=$3 sections=$4
+  shift 4
   new_job "$name" "$config" "$DATA"
-  local code
+  local code differing
   code=$(run_image "$name" "$@")
   if [ "$code" != 0 ]; then
     fail "$name: exit $code: $(cat "$work/$name/stderr")"
-  elif ! same_section "$section" "$work/$name/out/analysis.json" "$work/$name.host/analysis.json"; then
-    fail "$name: $section differs from the host run"
-  else
-    pass "$name: analysis.json has the host run's $section"
+    return 1
   fi
+  differing=$(differing_sections "$sections" "$work/$name/out/analysis.json" "$work/$host.host/analysis.json")
+  if [ -n "$differing" ]; then
+    fail "$name: $differing missing or different from the host run"
+    return 1
+  fi
+  pass "$name: analysis.json has the host run's $sections"
 }
 
 check_failure_message() {
@@ -98,23 +139,70 @@ check_failure_message() {
   fi
 }
 
-# --- Model container (issue 7, next step) --------------------------------
-# To come with `openclarify demo-model`: build docker/'s model image, start it
-# as "model" on a user-defined network (docker network create), then
-# check_job post-training / SHAP configs with
-#   --network NET -e OPENCLARIFY_ENDPOINT_URL=http://model:8080
-# (which also proves name lookup through hickory inside the scratch image),
-# and compare with the host run; remove the container and network on exit.
-check_model_jobs() {
-  echo "skip model container jobs: no model image yet (openclarify demo-model)"
+# --- Model container ----------------------------------------------------
+MODEL_CONFIG=$ROOT/test-fixtures/sdk-configs/german_bias_shap.json
+MODEL_SECTIONS="pre_training_bias_metrics post_training_bias_metrics explanations"
+
+# The explainability outputs of model job NAME: SHAP in analysis.json, one
+# local SHAP row per record in explanations_shap/out.csv, and the reports.
+check_explain_outputs() { # NAME
+  local out=$work/$1/out problems=() rows want
+  # A section is "missing or different" from itself only when it is missing.
+  [ -z "$(differing_sections explanations.kernel_shap "$out/analysis.json" "$out/analysis.json")" ] ||
+    problems+=("no explanations.kernel_shap")
+  want=$(($(wc -l <"$DATA") - 1))
+  rows=$(($(wc -l 2>/dev/null <"$out/explanations_shap/out.csv" || echo 1) - 1))
+  [ "$rows" = "$want" ] || problems+=("explanations_shap/out.csv has $rows rows, want $want")
+  for report in report.html report.ipynb report.pdf; do
+    [ -s "$out/$report" ] || problems+=("no $report")
+  done
+  if [ ${#problems[@]} -gt 0 ]; then
+    fail "$1: $(IFS=';'; echo "${problems[*]}")"
+  else
+    pass "$1: explanations.kernel_shap, explanations_shap/out.csv ($rows rows), report.html/.ipynb/.pdf"
+  fi
 }
 
-check_job as-root "$CONFIG" pre_training_bias_metrics
+# The reference: the host binary against a host demo-model on a free port.
+host_model_run() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$OPENCLARIFY" demo-model --host 127.0.0.1 --port "$port" 2>"$work/host-model.stderr" &
+  host_model_pid=$!
+  # The client retries refused connections while the model starts.
+  host_run model-job "$MODEL_CONFIG" --endpoint-url "http://127.0.0.1:$port"
+  kill "$host_model_pid"
+  host_model_pid=
+}
+
+# One model job: check_job, then the explainability outputs if it finished.
+check_model_job() { # NAME [DOCKER_RUN_ARGS...]
+  local name=$1
+  shift
+  if check_job "$name" "$MODEL_CONFIG" model-job "$MODEL_SECTIONS" "$@"; then
+    check_explain_outputs "$name"
+  fi
+}
+
+# The demo model image runs as "model" on a user-defined network (which also
+# proves name lookup through hickory inside the scratch image); the processing
+# image reaches it as http://model:8080, as root and under --user USER.
+check_model_jobs() { # USER
+  host_model_run
+  docker network create "$NET" >/dev/null
+  docker run --detach --name "$MODEL_CONTAINER" --network "$NET" --network-alias model "$MODEL_IMAGE" >/dev/null
+  local args=(--network "$NET" -e OPENCLARIFY_ENDPOINT_URL=http://model:8080)
+  check_model_job model-as-root "${args[@]}"
+  check_model_job model-as-user "${args[@]}" --user "$1"
+}
+
 user=$(id -u):$(id -g)
 [ "$user" = 0:0 ] && user=1000:1000
-check_job as-user "$CONFIG" pre_training_bias_metrics --user "$user"
+host_run pre-training "$CONFIG"
+check_job as-root "$CONFIG" pre-training pre_training_bias_metrics || true
+check_job as-user "$CONFIG" pre-training pre_training_bias_metrics --user "$user" || true
 check_failure_message
-check_model_jobs
+check_model_jobs "$user"
 
 echo "docker-e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ]

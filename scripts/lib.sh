@@ -44,3 +44,5 @@ census_predicted_csv() {
 }
 # The processing image that scripts/build-image.sh builds.
 IMAGE=${OPENCLARIFY_IMAGE:-openclarify:latest}
+# The demo model image (docker/model.Dockerfile) that it builds too.
+MODEL_IMAGE=${OPENCLARIFY_MODEL_IMAGE:-openclarify-model:latest}

@@ -158,6 +158,7 @@ impl Predictor {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs_f64(settings.request_timeout))
             .connect_timeout(Duration::from_secs(10))
+            .tls_certs_merge(bundled_roots())
             .build()
             .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
         Ok(Predictor {
@@ -365,6 +366,17 @@ impl Predictor {
 }
 
 /// A transport error in words a user can act on.
+/// The Mozilla root certificates compiled into the binary (webpki-root-certs).
+/// They are merged with the system's CA bundle, which rustls-platform-verifier
+/// reads from /etc/ssl/certs and the like. Without them, building the client
+/// fails outright on a machine or image that has no CA bundle ("No CA
+/// certificates were loaded from the system"), even for a plain-HTTP endpoint.
+fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+}
+
 fn describe(e: &reqwest::Error, url: &str) -> String {
     if e.is_timeout() {
         format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)")
