@@ -101,6 +101,12 @@ fn csv_error(path: &Path, e: &csv::Error) -> JobError {
             path.display(),
             pos.as_ref().map_or(0, |p| p.line())
         )),
+        // Once a file is open, a read error almost always comes from its
+        // decompression: a gzip file cut short.
+        csv::ErrorKind::Io(io) => JobError::client(format!(
+            "{}: the file cannot be read to the end ({io}); a gzip file that ends early was cut short, e.g. by an interrupted upload.",
+            path.display()
+        )),
         _ => JobError::client(format!("{}: cannot read CSV: {e}", path.display())),
     }
 }
@@ -179,8 +185,15 @@ impl ReadState<'_> {
                 if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                     continue; // a blank line
                 }
+                // An unclosed quote swallows the following lines into one
+                // field, so the row comes out short with line breaks inside.
+                let hint = if record.iter().any(|f| f.contains(&b'\n')) {
+                    "Check for an unclosed quote: a quoted field runs over several lines from there."
+                } else {
+                    "Check for a missing or extra separator on that line."
+                };
                 return Err(JobError::client(format!(
-                    "{}: line {line} has {} fields but the dataset has {} columns. Check for a missing or extra separator on that line.",
+                    "{}: line {line} has {} fields but the dataset has {} columns. {hint}",
                     path.display(),
                     record.len(),
                     self.layout.columns
@@ -227,5 +240,47 @@ fn strip_bom(record: &mut csv::ByteRecord) {
         let pos = record.position().cloned();
         *record = csv::ByteRecord::from(fields);
         record.set_position(pos);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `data` (written to a file) as a CSV dataset with a `y` label and
+    /// returns the first failure.
+    fn read_error(data: &[u8]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.csv");
+        std::fs::write(&path, data).unwrap();
+        let config = crate::config::parse(
+            br#"{"dataset_type":"text/csv","label":"y","label_values_or_threshold":[1],
+                "facet":[{"name_or_index":"f"}],"methods":{"pre_training_bias":{"methods":"all"}}}"#,
+        )
+        .unwrap();
+        let files = vec![path];
+        let (_, layout) = detect_layout(&config, &files).unwrap();
+        let error = chunks(&layout, &files)
+            .find_map(|chunk| chunk.err())
+            .expect("reading fails");
+        error.message
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named() {
+        let message = read_error(b"f,x,y\na,1,1\nb,\"2,0\na,3,0\n");
+        assert!(message.contains("line 3 has 2 fields"), "{message}");
+        assert!(message.contains("unclosed quote"), "{message}");
+    }
+
+    #[test]
+    fn a_truncated_gzip_file_is_named() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all("f,x,y\n".repeat(2000).as_bytes()).unwrap();
+        let whole = gz.finish().unwrap();
+        let message = read_error(&whole[..whole.len() / 2]);
+        assert!(message.contains("cannot be read to the end"), "{message}");
+        assert!(message.contains("cut short"), "{message}");
     }
 }

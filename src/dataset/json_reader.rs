@@ -180,7 +180,9 @@ fn parse_variable(bytes: &[u8], where_: &dyn Fn() -> String) -> Result<Variable>
             where_()
         ))
     })?;
-    Variable::from_json(text.trim_start_matches('\u{feff}'))
+    // Without the line break a JSON Lines record ends with, an error at the
+    // end of the record points into that line rather than at "line 2".
+    Variable::from_json(text.trim_start_matches('\u{feff}').trim_end())
         .map_err(|e| JobError::client(format!("{}: not valid JSON: {e}", where_())))
 }
 
@@ -207,8 +209,9 @@ fn first_features(features: &Expression, expr: &str, path: &PathBuf, lines: bool
         .map_err(|e| JobError::client(format!("{}: {e}", where_())))?;
     let arr = found.as_array().ok_or_else(|| {
         JobError::client(format!(
-            "Data must contain features. {}: features expression {expr:?} selects nothing.",
-            where_()
+            "Data must contain features. {}: features expression {expr:?} gave {}, not an array.",
+            where_(),
+            short(&found)
         ))
     })?;
     if lines {
@@ -363,4 +366,48 @@ fn document_rows(
             Ok(row)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Opens `data` as a JSON Lines dataset whose records hold `features`,
+    /// and returns the first failure, from opening or from reading.
+    fn read_error(data: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.jsonl");
+        std::fs::write(&path, data).unwrap();
+        let config = crate::config::parse(
+            br#"{"dataset_type":"application/jsonlines","features":"features","label":"y",
+                "label_values_or_threshold":[1],"facet":[{"name_or_index":0}],
+                "methods":{"pre_training_bias":{"methods":"all"}}}"#,
+        )
+        .unwrap();
+        let paths = vec![path];
+        let layout = match JsonLayout::new(&config, &paths, true) {
+            Ok(layout) => layout,
+            Err(e) => return e.message,
+        };
+        let error = lines_chunks(&layout, &paths)
+            .find_map(|chunk| chunk.err())
+            .expect("reading fails");
+        error.message
+    }
+
+    #[test]
+    fn a_bad_line_is_located_in_that_line() {
+        let message = read_error("{\"features\":[1],\"y\":1}\n{\"features\":[2],\"y\":0\n");
+        assert!(message.contains("line 2: not valid JSON"), "{message}");
+        assert!(message.contains("at line 1 column"), "{message}");
+    }
+
+    #[test]
+    fn features_that_are_not_a_list_are_shown() {
+        let message = read_error("{\"features\":{\"a\":1},\"y\":1}\n");
+        assert!(
+            message.contains(r#"features expression "features" gave {"a":1}, not an array"#),
+            "{message}"
+        );
+    }
 }

@@ -113,28 +113,34 @@ pub fn read_json(path: &Path) -> Json {
 
 /// Asserts two JSON documents are equal, numbers to 1e-9 relative.
 pub fn assert_close(got: &Json, want: &Json, path: &str) {
+    let differences = json_differences(got, want, path);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Every place where two JSON documents differ (numbers compared to 1e-9
+/// relative), as `path: got != want` lines; empty when they agree.
+pub fn json_differences(got: &Json, want: &Json, path: &str) -> Vec<String> {
     match (got, want) {
         (Json::Number(a), Json::Number(b)) => {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            assert!(
-                a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
-                "{path}: {a} != {b}"
-            );
-        }
-        (Json::Array(a), Json::Array(b)) => {
-            assert_eq!(a.len(), b.len(), "{path}: lengths differ");
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                assert_close(x, y, &format!("{path}[{i}]"));
+            if a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) {
+                vec![]
+            } else {
+                vec![format!("{path}: {a} != {b}")]
             }
         }
-        (Json::Object(a), Json::Object(b)) => {
-            let (ka, kb): (Vec<_>, Vec<_>) = (a.keys().collect(), b.keys().collect());
-            assert_eq!(ka, kb, "{path}: keys differ");
-            for (k, v) in a {
-                assert_close(v, &b[k], &format!("{path}.{k}"));
-            }
-        }
-        _ => assert_eq!(got, want, "{path}"),
+        (Json::Array(a), Json::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .flat_map(|(i, (x, y))| json_differences(x, y, &format!("{path}[{i}]")))
+            .collect(),
+        (Json::Object(a), Json::Object(b)) if a.keys().eq(b.keys()) => a
+            .iter()
+            .flat_map(|(k, v)| json_differences(v, &b[k], &format!("{path}.{k}")))
+            .collect(),
+        _ if got == want => vec![],
+        _ => vec![format!("{path}: {got} != {want}")],
     }
 }
 

@@ -1,0 +1,17 @@
+//! Any bytes as a JSON Lines dataset file, read to the end: every record
+//! must come out or the read must fail with a `ClientError`, never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+const CONFIG: &str = r#"{"dataset_type":"application/jsonlines","features":"features","label":"label",
+    "label_values_or_threshold":[1],"facet":[{"name_or_index":0}],
+    "methods":{"pre_training_bias":{"methods":"all"}}}"#;
+
+fuzz_target!(|data: &[u8]| {
+    let config = openclarify::config::parse(CONFIG.as_bytes()).expect("the fixed config is valid");
+    support::read_dataset(&config, data, "jsonl");
+});
+
+#[path = "support.rs"]
+mod support;
