@@ -4,7 +4,11 @@
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: csv_floor FILE.csv");
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(&path).expect("open");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(&path)
+        .expect("open");
     let mut record = csv::ByteRecord::new();
     let (mut rows, mut width) = (0u64, None);
     while reader.read_byte_record(&mut record).expect("read") {

@@ -30,8 +30,17 @@ fn main() -> anyhow::Result<()> {
         elapsed: Duration::ZERO,
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let config = ReportConfig { name: "report".into(), title: Some("Report preview".into()) };
-    for path in write_reports(&analysis, local_shap.as_deref(), &summary, &config, &out_dir)? {
+    let config = ReportConfig {
+        name: "report".into(),
+        title: Some("Report preview".into()),
+    };
+    for path in write_reports(
+        &analysis,
+        local_shap.as_deref(),
+        &summary,
+        &config,
+        &out_dir,
+    )? {
         println!("{}", path.display());
     }
     Ok(())
