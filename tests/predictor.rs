@@ -66,6 +66,34 @@ fn expected_post() -> Json {
         .clone()
 }
 
+/// Runs `config` on german credit against `url` with `--save-predictions`;
+/// returns the analysis and the saved predictions file's text.
+fn run_saving_predictions(config: &Json, url: &str) -> (Json, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let predictions = dir.path().join("p.csv");
+    let out_dir = dir.path().join("out");
+    let out = run_job_with(
+        &path,
+        &fixtures().join("german.csv"),
+        &out_dir,
+        &[
+            "--endpoint-url",
+            url,
+            "--save-predictions",
+            predictions.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = std::fs::read_to_string(predictions).unwrap();
+    (read_json(&out_dir.join("analysis.json")), saved)
+}
+
 /// Small batches so that a 1000-row dataset makes many requests.
 const SMALL_BATCHES: &[&str] = &["--max-batch-records", "50", "--retry-base-ms", "1"];
 
@@ -97,30 +125,10 @@ fn every_content_and_accept_type_gives_the_same_predictions() {
 #[test]
 fn a_probability_threshold_moves_the_predicted_labels() {
     let model = DemoModel::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
     config["probability_threshold"] = json!(0.9);
     config["methods"] = json!({"post_training_bias": {"methods": ["DPPL"]}});
-    let path = dir.path().join("c.json");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let predictions = dir.path().join("p.csv");
-    let out = run_job_with(
-        &path,
-        &fixtures().join("german.csv"),
-        &dir.path().join("out"),
-        &[
-            "--endpoint-url",
-            &model.url,
-            "--save-predictions",
-            predictions.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let saved = std::fs::read_to_string(predictions).unwrap();
+    let (_, saved) = run_saving_predictions(&config, &model.url);
     let positives = saved.lines().skip(1).filter(|l| *l == "1").count();
     // At 0.9 far fewer rows are positive than at 0.5 (the demo model gives ~70% positives).
     assert!(
@@ -223,30 +231,11 @@ fn multiclass_scores_pick_the_label_header_with_the_highest_score() {
             .collect();
         (200, lines.join("\n"))
     });
-    let dir = tempfile::tempdir().unwrap();
     let mut config = read_json(&fixtures().join("demo/analysis_config.json"));
     config["methods"] = json!({"post_training_bias": {"methods": ["DPPL"]}});
     config["predictor"] = json!({"endpoint_name": "m", "content_type": "text/csv", "accept_type": "text/csv",
                                  "label_headers": [0, 1, 2]});
-    let path = dir.path().join("c.json");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let predictions = dir.path().join("p.csv");
-    let out = run_job_with(
-        &path,
-        &fixtures().join("german.csv"),
-        &dir.path().join("out"),
-        &[
-            "--endpoint-url",
-            &server.url,
-            "--save-predictions",
-            predictions.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (analysis, saved) = run_saving_predictions(&config, &server.url);
     let german = std::fs::read_to_string(fixtures().join("german.csv")).unwrap();
     let want: Vec<&str> = german
         .lines()
@@ -259,11 +248,9 @@ fn multiclass_scores_pick_the_label_header_with_the_highest_score() {
             }
         })
         .collect();
-    let saved = std::fs::read_to_string(predictions).unwrap();
     assert_eq!(saved.lines().skip(1).collect::<Vec<_>>(), want);
     // DPPL on sex=female: every male is predicted positive, no female is.
-    let dppl = &read_json(&dir.path().join("out/analysis.json"))["post_training_bias_metrics"]
-        ["facets"]["sex"][0]["metrics"][0];
+    let dppl = &analysis["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"][0];
     assert_eq!(dppl["name"], "DPPL");
     assert_eq!(dppl["value"], json!(1.0));
 }
