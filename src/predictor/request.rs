@@ -176,7 +176,9 @@ fn csv_line(values: &[CellRef<'_>]) -> Vec<u8> {
         let text: std::borrow::Cow<[u8]> = match cell {
             CellRef::Text(t) => std::borrow::Cow::Borrowed(*t),
             CellRef::Missing => std::borrow::Cow::Borrowed(&b""[..]),
-            other => std::borrow::Cow::Owned(typed(&CellRef::to_owned(*other)).py_str().into_bytes()),
+            other => {
+                std::borrow::Cow::Owned(typed(&CellRef::to_owned(*other)).py_str().into_bytes())
+            }
         };
         if text
             .iter()
