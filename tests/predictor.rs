@@ -10,6 +10,7 @@ use common::*;
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// The demo config (pre and post bias) with its predictor replaced.
 fn config_with(dir: &Path, predictor: Json) -> PathBuf {
@@ -21,15 +22,23 @@ fn config_with(dir: &Path, predictor: Json) -> PathBuf {
     path
 }
 
-/// Runs the german job against `url` with extra flags; returns the
-/// analysis, or panics with stderr.
-fn analysis(predictor: Json, url: &str, extra: &[&str]) -> Json {
+/// Runs the german job with `predictor` against `url` and extra flags;
+/// returns the temporary folder (kept alive), the output folder and the
+/// process output.
+fn german_job(predictor: Json, url: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with(dir.path(), predictor);
     let out_dir = dir.path().join("out");
     let mut args = vec!["--endpoint-url", url];
     args.extend_from_slice(extra);
     let out = run_job_with(&config, &fixtures().join("german.csv"), &out_dir, &args);
+    (dir, out_dir, out)
+}
+
+/// Runs the german job against `url` with extra flags; returns the
+/// analysis, or panics with stderr.
+fn analysis(predictor: Json, url: &str, extra: &[&str]) -> Json {
+    let (_dir, out_dir, out) = german_job(predictor, url, extra);
     assert!(
         out.status.success(),
         "{}",
@@ -40,12 +49,7 @@ fn analysis(predictor: Json, url: &str, extra: &[&str]) -> Json {
 
 /// Runs a job expected to fail and returns its failure message.
 fn failure(predictor: Json, url: &str, extra: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with(dir.path(), predictor);
-    let out_dir = dir.path().join("out");
-    let mut args = vec!["--endpoint-url", url];
-    args.extend_from_slice(extra);
-    let out = run_job_with(&config, &fixtures().join("german.csv"), &out_dir, &args);
+    let (dir, out_dir, out) = german_job(predictor, url, extra);
     assert_eq!(
         out.status.code(),
         Some(1),
