@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openclarify::dataset::value::Cell;
+use openclarify::dataset::value::CellRef;
 use openclarify::predictor::request::Encoder;
 
 const CONTENT_TYPES: [&str; 3] = ["text/csv", "application/jsonlines", "application/json"];
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     // The remaining parts are cells; each also names its own column, so
     // `${name}` placeholders can meet names with any characters.
     let texts: Vec<&[u8]> = parts.collect();
-    let cells: Vec<Cell> = texts.iter().map(|t| Cell::Text((*t).into())).collect();
+    let cells: Vec<CellRef> = texts.iter().map(|t| CellRef::Text(t)).collect();
     let names: Vec<String> = texts
         .iter()
         .map(|t| String::from_utf8_lossy(t).into_owned())

@@ -20,8 +20,30 @@ fn open(path: &Path) -> Result<SerializedFileReader<File>> {
     })
 }
 
+/// Runs `read` on the file at `path`, turning a panic inside the parquet
+/// crate into a ClientError. Some corrupt files (found by fuzzing: a
+/// dictionary page that is missing) make that crate panic instead of
+/// returning an error; the user still deserves a sentence about the file.
+fn guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no reason given".into());
+        Err(JobError::client(format!(
+            "{} is a damaged Parquet file: the reader gave up ({reason}). Is it truncated or written by a broken tool?",
+            path.display()
+        )))
+    })
+}
+
 /// Column names of a Parquet file.
 pub fn headers(path: &Path) -> Result<Vec<String>> {
+    guarded(path, || read_headers(path))
+}
+
+fn read_headers(path: &Path) -> Result<Vec<String>> {
     let reader = open(path)?;
     let schema = reader.metadata().file_metadata().schema_descr();
     Ok(schema
@@ -56,7 +78,7 @@ fn to_cell(field: &Field) -> Cell {
 pub fn chunks(paths: &[PathBuf], width: usize) -> impl Iterator<Item = Result<Chunk>> + Send + '_ {
     let mut next_row = 0u64;
     paths.iter().flat_map(move |path| {
-        let rows = read_file(path, width);
+        let rows = guarded(path, || read_file(path, width));
         let mut out = Vec::new();
         match rows {
             Err(e) => out.push(Err(e)),
