@@ -10,7 +10,7 @@
 mod parse;
 mod values;
 
-pub use parse::{load, parse};
+pub use parse::{diagnose, load, parse, Diagnosis};
 pub use values::{ConfigValue, NameOrIndex};
 
 use serde::Deserialize;
