@@ -1,7 +1,7 @@
-//! Command-line interface: `run`, `demo`, `demo-model`, and how errors become exit codes.
+//! Command-line interface: `run`, `check`, `demo`, `demo-model`, and how errors become exit codes.
 
 use crate::error::JobError;
-use crate::{demo, demo_model, job, layout, predictor};
+use crate::{check, demo, demo_model, job, layout, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::process::ExitCode;
     name = "openclarify",
     version,
     arg_required_else_help = true,
-    after_help = "Examples:\n  openclarify demo                       # bundled example, results in ./openclarify-demo\n  openclarify run                        # inside a processing container (/opt/ml/processing/...)\n  openclarify run --config analysis_config.json --data data.csv --output out/"
+    after_help = "Examples:\n  openclarify demo                       # bundled example, results in ./openclarify-demo\n  openclarify check --config analysis_config.json --data data.csv --endpoint-url http://localhost:8080\n                                         # is config, data and model ready? (seconds, one request)\n  openclarify run                        # inside a processing container (/opt/ml/processing/...)\n  openclarify run --config analysis_config.json --data data.csv --output out/"
 )]
 pub struct Cli {
     /// Log format on stderr.
@@ -41,6 +41,12 @@ pub enum Command {
         after_help = "Example:\n  openclarify run --config analysis_config.json --data german.csv --output out/"
     )]
     Run(RunArgs),
+    /// Check config, dataset and model without running the job: prints how
+    /// each column and the model's answer are read, and a verdict per method.
+    #[command(
+        after_help = "Examples:\n  openclarify demo-model --port 8080 &\n  openclarify check --config test-fixtures/demo/analysis_config.json --data test-fixtures/german.csv \\\n                    --endpoint-url http://localhost:8080\n  openclarify check --config analysis_config.json --show-config    # the config with defaults filled in\n\nExit code 0 when every configured method is ready, 1 otherwise."
+    )]
+    Check(CheckArgs),
     /// Run the bundled example (German credit) with no setup.
     #[command(after_help = "Example:\n  openclarify demo --output /tmp/demo")]
     Demo {
@@ -49,6 +55,9 @@ pub enum Command {
         output: PathBuf,
     },
     /// Serve a demo model (German credit) over SageMaker's /invocations contract.
+    #[command(
+        after_help = "Example:\n  openclarify demo-model --port 8080 &\n  curl -H 'Content-Type: text/csv' --data 'male,2,own,little,little,1169,6,radio/TV,67' localhost:8080/invocations"
+    )]
     DemoModel(demo_model::DemoModelOptions),
 }
 
@@ -107,6 +116,38 @@ impl RunArgs {
     }
 }
 
+/// Arguments of `check`; paths default to the processing layout.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The analysis config [default: /opt/ml/processing/input/config/analysis_config.json]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The dataset file or folder [default: /opt/ml/processing/input/data]
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Only print the effective config (every default filled in) and exit.
+    #[arg(long)]
+    pub show_config: bool,
+    /// Request timeout and the other model settings, as for `run`.
+    #[command(flatten)]
+    pub predictor: predictor::Settings,
+}
+
+impl CheckArgs {
+    fn options(&self) -> check::CheckOptions {
+        check::CheckOptions {
+            config: self.config.clone().unwrap_or_else(layout::default_config),
+            data: self.data.clone().unwrap_or_else(layout::default_data),
+            endpoint_url: self.endpoint_url.clone(),
+            predictor: self.predictor.clone(),
+        }
+    }
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLARIFY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -140,6 +181,19 @@ pub fn main() -> ExitCode {
                 }),
                 failure_file,
             )
+        }
+        Command::Check(args) => {
+            let options = args.options();
+            let checked = match args.show_config {
+                true => check::show_config(&options),
+                false => check::run(&options),
+            };
+            match checked {
+                Ok(true) => ExitCode::SUCCESS,
+                // The report on stdout already says what to change.
+                Ok(false) => ExitCode::from(1),
+                Err(e) => finish(Err(e), None),
+            }
         }
         Command::Demo { output } => finish(demo::run(&output), None),
         Command::DemoModel(options) => finish(
