@@ -540,18 +540,10 @@ fn effective_config(config: &AnalysisConfig, mut raw: Json, endpoint_url: Option
             default(report, "title", json!(crate::report::DEFAULT_TITLE));
         }
     }
-    if let (Some(p), Some(predictor)) = (
-        &config.predictor,
+    if let (Some((content_type, accept_type)), Some(predictor)) = (
+        config.wire_types(),
         top.get_mut("predictor").and_then(Json::as_object_mut),
     ) {
-        let content_type = p
-            .content_type
-            .clone()
-            .unwrap_or_else(|| config.dataset_type.clone());
-        let accept_type = p
-            .accept_type
-            .clone()
-            .unwrap_or_else(|| content_type.clone());
         predictor.insert("content_type".into(), json!(content_type));
         predictor.insert("accept_type".into(), json!(accept_type));
         if let Some(url) = endpoint_url {

@@ -42,6 +42,13 @@ fn check(edit: impl FnOnce(&mut Json), url: &str, extra: &[&str]) -> (String, Op
     (stdout, out.status.code())
 }
 
+/// [`check`] expecting exit code 1; returns the report.
+fn not_ready(edit: impl FnOnce(&mut Json), url: &str, extra: &[&str]) -> String {
+    let (report, code) = check(edit, url, extra);
+    assert_eq!(code, Some(1), "{report}");
+    report
+}
+
 fn assert_has(report: &str, wanted: &[&str]) {
     for w in wanted {
         assert!(report.contains(w), "missing {w:?} in:\n{report}");
@@ -79,7 +86,7 @@ fn a_correct_config_is_ready() {
 #[test]
 fn a_wrong_accept_type_shows_the_answer_and_where_the_scores_are() {
     let model = DemoModel::start(&[]);
-    let (report, code) = check(
+    let report = not_ready(
         |c| c["predictor"]["accept_type"] = json!("application/json"),
         &model.url,
         &[],
@@ -95,13 +102,12 @@ fn a_wrong_accept_type_shows_the_answer_and_where_the_scores_are() {
             "shap               NOT READY",
         ],
     );
-    assert_eq!(code, Some(1));
 }
 
 #[test]
 fn a_jmespath_that_selects_nothing_is_named_with_the_keys_there_are() {
     let model = DemoModel::start(&[]);
-    let (report, code) = check(
+    let report = not_ready(
         |c| {
             c["predictor"]["accept_type"] = json!("application/jsonlines");
             c["predictor"]["probability"] = json!("probability");
@@ -118,13 +124,12 @@ fn a_jmespath_that_selects_nothing_is_named_with_the_keys_there_are() {
             "pdp                NOT READY",
         ],
     );
-    assert_eq!(code, Some(1));
 }
 
 #[test]
 fn a_threshold_under_which_nothing_is_positive_is_diagnosed() {
     let model = DemoModel::start(&[]);
-    let (report, code) = check(|c| c["probability_threshold"] = json!(1.0), &model.url, &[]);
+    let report = not_ready(|c| c["probability_threshold"] = json!(1.0), &model.url, &[]);
     assert_has(
         &report,
         &[
@@ -135,7 +140,6 @@ fn a_threshold_under_which_nothing_is_positive_is_diagnosed() {
             "shap               ready",
         ],
     );
-    assert_eq!(code, Some(1));
 }
 
 #[test]
@@ -143,7 +147,7 @@ fn an_unreachable_endpoint_says_so() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", free.local_addr().unwrap());
     drop(free);
-    let (report, code) = check(|_| {}, &url, &["--request-timeout", "5"]);
+    let report = not_ready(|_| {}, &url, &["--request-timeout", "5"]);
     assert_has(
         &report,
         &[
@@ -153,12 +157,11 @@ fn an_unreachable_endpoint_says_so() {
             "post_training_bias NOT READY: the model cannot be called",
         ],
     );
-    assert_eq!(code, Some(1));
 }
 
 #[test]
 fn every_config_problem_is_listed_at_once() {
-    let (report, code) = check(
+    let report = not_ready(
         |c| {
             c["lable"] = json!("risk");
             c["probability_threshold"] = json!("high");
@@ -176,7 +179,6 @@ fn every_config_problem_is_listed_at_once() {
             "verdict: not ready",
         ],
     );
-    assert_eq!(code, Some(1));
 }
 
 #[test]
@@ -220,23 +222,28 @@ fn large_dataset(dir: &Path) -> PathBuf {
     path
 }
 
-#[test]
-fn a_probability_that_selects_nothing_fails_on_the_first_batch() {
+/// Runs post-training bias on 30 000 rows with `edit` applied to the
+/// demo config, expecting a failure; returns stderr.
+fn first_batch_failure(edit: impl FnOnce(&mut Json)) -> String {
     let model = DemoModel::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), |c| {
         c["methods"] = json!({"post_training_bias": {"methods": "all"}});
+        edit(c);
+    });
+    let data = large_dataset(dir.path());
+    let out = run_logged(&config, &data, &dir.path().join("out"), &model.url);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_probability_that_selects_nothing_fails_on_the_first_batch() {
+    let stderr = first_batch_failure(|c| {
         c["predictor"]["accept_type"] = json!("application/jsonlines");
         c["predictor"]["probability"] = json!("probability");
     });
-    let out = run_logged(
-        &config,
-        &large_dataset(dir.path()),
-        &dir.path().join("out"),
-        &model.url,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_has(
         &stderr,
         &[
@@ -249,20 +256,7 @@ fn a_probability_that_selects_nothing_fails_on_the_first_batch() {
 
 #[test]
 fn predicted_labels_that_can_never_match_fail_on_the_first_batch() {
-    let model = DemoModel::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), |c| {
-        c["methods"] = json!({"post_training_bias": {"methods": "all"}});
-        c["label_values_or_threshold"] = json!(["good"]);
-    });
-    let out = run_logged(
-        &config,
-        &large_dataset(dir.path()),
-        &dir.path().join("out"),
-        &model.url,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = first_batch_failure(|c| c["label_values_or_threshold"] = json!(["good"]));
     assert_has(
         &stderr,
         &[

@@ -176,14 +176,7 @@ impl Predictor {
                 ))
             })?;
         let url = invocations_url(&url)?;
-        let content_type = p
-            .content_type
-            .clone()
-            .unwrap_or_else(|| config.dataset_type.clone());
-        let accept_type = p
-            .accept_type
-            .clone()
-            .unwrap_or_else(|| content_type.clone());
+        let (content_type, accept_type) = config.wire_types().unwrap_or_default();
         let content_template = p.content_template.as_ref().map(|t| match t {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
