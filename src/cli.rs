@@ -61,15 +61,40 @@ pub enum Command {
     DemoModel(demo_model::DemoModelOptions),
 }
 
-/// Arguments of `run`; each defaults to the processing layout.
+/// What `run` and `check` read: config, data and model.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct Inputs {
     /// The analysis config [default: /opt/ml/processing/input/config/analysis_config.json]
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The dataset file or folder [default: /opt/ml/processing/input/data]
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How model calls are batched, parallelised and retried.
+    #[command(flatten)]
+    pub predictor: predictor::Settings,
+}
+
+impl Inputs {
+    fn config(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(layout::default_config)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(layout::default_data)
+    }
+}
+
+/// Arguments of `run`; each defaults to the processing layout.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Config, data and model.
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Where results go [default: /opt/ml/processing/output]
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -77,39 +102,33 @@ pub struct RunArgs {
     /// when no path above is given]
     #[arg(long)]
     pub failure_file: Option<PathBuf>,
-    /// The model server's URL (requests go to URL/invocations); overrides
-    /// predictor.endpoint_url in the config.
-    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
     /// Also write the predicted labels obtained from the model to this CSV.
     #[arg(long)]
     pub save_predictions: Option<PathBuf>,
-    /// How model calls are batched, parallelised and retried.
-    #[command(flatten)]
-    pub predictor: predictor::Settings,
 }
 
 impl RunArgs {
     fn paths(&self) -> job::JobPaths {
         job::JobPaths {
-            config: self.config.clone().unwrap_or_else(layout::default_config),
-            data: self.data.clone().unwrap_or_else(layout::default_data),
+            config: self.inputs.config(),
+            data: self.inputs.data(),
             output: self.output.clone().unwrap_or_else(layout::default_output),
         }
     }
 
     fn options(&self) -> job::JobOptions {
         job::JobOptions {
-            endpoint_url: self.endpoint_url.clone(),
+            endpoint_url: self.inputs.endpoint_url.clone(),
             save_predictions: self.save_predictions.clone(),
-            predictor: self.predictor.clone(),
+            predictor: self.inputs.predictor.clone(),
         }
     }
 
     /// The failure file: explicit, or the platform's when running with the
     /// layout defaults (a laptop run with explicit paths writes none).
     fn failure_file(&self) -> Option<PathBuf> {
-        let defaults = self.config.is_none() && self.data.is_none() && self.output.is_none();
+        let defaults =
+            self.inputs.config.is_none() && self.inputs.data.is_none() && self.output.is_none();
         self.failure_file
             .clone()
             .or_else(|| defaults.then(layout::default_failure_file))
@@ -119,31 +138,22 @@ impl RunArgs {
 /// Arguments of `check`; paths default to the processing layout.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The analysis config [default: /opt/ml/processing/input/config/analysis_config.json]
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// The dataset file or folder [default: /opt/ml/processing/input/data]
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// The model server's URL (requests go to URL/invocations); overrides
-    /// predictor.endpoint_url in the config.
-    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
+    /// Config, data and model, as for `run` (only the request timeout of
+    /// the model settings matters: one request, no retries).
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Only print the effective config (every default filled in) and exit.
     #[arg(long)]
     pub show_config: bool,
-    /// Request timeout and the other model settings, as for `run`.
-    #[command(flatten)]
-    pub predictor: predictor::Settings,
 }
 
 impl CheckArgs {
     fn options(&self) -> check::CheckOptions {
         check::CheckOptions {
-            config: self.config.clone().unwrap_or_else(layout::default_config),
-            data: self.data.clone().unwrap_or_else(layout::default_data),
-            endpoint_url: self.endpoint_url.clone(),
-            predictor: self.predictor.clone(),
+            config: self.inputs.config(),
+            data: self.inputs.data(),
+            endpoint_url: self.inputs.endpoint_url.clone(),
+            predictor: self.inputs.predictor.clone(),
         }
     }
 }
@@ -151,12 +161,15 @@ impl CheckArgs {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLARIFY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| predictor::progress::Stderr)
         // Colour codes only for a terminal: in `docker logs`, CloudWatch or a
         // redirected file they are noise that breaks grep.
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(terminal);
+    // A bar is for a person watching; a JSON log is for a machine.
+    predictor::progress::draw_bars(terminal && matches!(format, LogFormat::Text));
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),

@@ -1,18 +1,61 @@
 //! Signs of life during long model runs: a log line at a steady interval
 //! with requests sent and in flight, predictions per second, retries so
 //! far and, when the number of records to predict is known (SHAP), an ETA.
+//! On a terminal a progress bar (indicatif) shows the same instead.
 //!
 //! The predictor only bumps atomic counters; a reporter thread reads them,
-//! so the request path never waits on logging.
+//! so the request path never waits on logging or drawing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a progress line is logged: often enough to show the job is
 /// alive, rarely enough not to flood CloudWatch.
 pub const EVERY: Duration = Duration::from_secs(5);
+
+/// How often a progress bar is redrawn.
+const REDRAW: Duration = Duration::from_millis(200);
+
+/// Whether progress goes to a bar rather than to log lines.
+static BARS: AtomicBool = AtomicBool::new(false);
+
+/// The bar being drawn, so that log lines can clear it while they print.
+static DRAWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Shows progress as a bar on stderr instead of log lines: for a person at
+/// a terminal, not for log files or CloudWatch.
+pub fn draw_bars(on: bool) {
+    BARS.store(on, Ordering::Relaxed);
+}
+
+/// Runs `write` (a log line going to stderr) with the bar, if one is drawn,
+/// cleared first and redrawn after, so that neither overwrites the other.
+pub fn suspend<R>(write: impl FnOnce() -> R) -> R {
+    let bar = DRAWN.lock().ok().and_then(|drawn| drawn.clone());
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
+}
+
+/// stderr for log lines, making way for the progress bar.
+pub struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        suspend(|| std::io::stderr().write(buf))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        suspend(|| std::io::stderr().write_all(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// What the predictor has done so far.
 #[derive(Debug, Default)]
@@ -73,11 +116,28 @@ impl Reporter {
     pub fn start(counters: Arc<Counters>, what: &'static str, expected: Option<u64>) -> Reporter {
         let (stop, stopped) = mpsc::channel::<()>();
         let started = Instant::now();
+        let bar = BARS
+            .load(Ordering::Relaxed)
+            .then(|| new_bar(what, expected));
+        if let (Some(bar), Ok(mut drawn)) = (&bar, DRAWN.lock()) {
+            *drawn = Some(bar.clone());
+        }
+        let interval = if bar.is_some() { REDRAW } else { EVERY };
         let thread = std::thread::Builder::new()
             .name("progress".into())
             .spawn(move || {
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
-                    log_line(&counters, what, started.elapsed(), expected);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    let now = Snapshot::of(&counters, started.elapsed());
+                    match &bar {
+                        Some(bar) => now.draw(bar),
+                        None => now.log(what, expected),
+                    }
+                }
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                    if let Ok(mut drawn) = DRAWN.lock() {
+                        *drawn = None;
+                    }
                 }
             })
             // Without a thread the job still runs, just without progress lines.
@@ -98,31 +158,83 @@ impl Drop for Reporter {
     }
 }
 
-fn log_line(counters: &Counters, what: &str, elapsed: Duration, expected: Option<u64>) {
-    let records = counters.records();
-    let rate = records as f64 / elapsed.as_secs_f64().max(1e-9);
-    let requests = counters.requests();
-    let in_flight = counters.in_flight.load(Ordering::Relaxed);
-    let retries = counters.retries.load(Ordering::Relaxed);
-    match eta(records, expected, rate) {
-        Some(eta) => tracing::info!(
+/// A bar of `expected` records, or a spinner when the total is unknown.
+fn new_bar(what: &str, expected: Option<u64>) -> ProgressBar {
+    let (bar, template) = match expected {
+        Some(total) => (
+            ProgressBar::new(total),
+            "{prefix} [{bar:20}] {percent:>3}% ETA {eta:>3} {wide_msg}",
+        ),
+        None => (ProgressBar::new_spinner(), "{prefix} {spinner} {wide_msg}"),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.with_prefix(what.to_string())
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    requests: u64,
+    in_flight: u64,
+    records: u64,
+    retries: u64,
+    rate: f64,
+}
+
+impl Snapshot {
+    fn of(counters: &Counters, elapsed: Duration) -> Snapshot {
+        let records = counters.records();
+        Snapshot {
+            requests: counters.requests(),
+            in_flight: counters.in_flight.load(Ordering::Relaxed),
+            records,
+            retries: counters.retries.load(Ordering::Relaxed),
+            rate: records as f64 / elapsed.as_secs_f64().max(1e-9),
+        }
+    }
+
+    /// Most telling first: `{wide_msg}` cuts the end on a narrow terminal.
+    fn draw(&self, bar: &ProgressBar) {
+        bar.set_position(self.records);
+        bar.set_message(format!(
+            "{:.0}/s, {} predictions, {} requests ({} in flight), {} retries",
+            self.rate, self.records, self.requests, self.in_flight, self.retries
+        ));
+        bar.tick();
+    }
+
+    fn log(&self, what: &str, expected: Option<u64>) {
+        let Snapshot {
             requests,
             in_flight,
-            predictions = records,
-            predictions_per_sec = rate.round() as u64,
+            records,
             retries,
-            eta = %format_duration(eta),
-            "{what}: {:.0}% of the model calls done",
-            100.0 * records as f64 / expected.unwrap_or(1).max(1) as f64
-        ),
-        None => tracing::info!(
-            requests,
-            in_flight,
-            predictions = records,
-            predictions_per_sec = rate.round() as u64,
-            retries,
-            "{what}: calling the model"
-        ),
+            rate,
+        } = *self;
+        let predictions_per_sec = rate.round() as u64;
+        match eta(records, expected, rate) {
+            Some(eta) => tracing::info!(
+                requests,
+                in_flight,
+                predictions = records,
+                predictions_per_sec,
+                retries,
+                eta = %format_duration(eta),
+                "{what}: {:.0}% of the model calls done",
+                100.0 * records as f64 / expected.unwrap_or(1).max(1) as f64
+            ),
+            None => tracing::info!(
+                requests,
+                in_flight,
+                predictions = records,
+                predictions_per_sec,
+                retries,
+                "{what}: calling the model"
+            ),
+        }
     }
 }
 
