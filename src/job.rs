@@ -59,6 +59,7 @@ pub struct Summary {
 /// Runs the job described by the config at `paths.config`.
 pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
+    crate::layout::remove_earlier_analysis(&paths.output)?;
     let config = config::load(&paths.config)?;
     let mut dataset = Dataset::open(
         &config,
