@@ -1,7 +1,7 @@
-//! Command-line interface: `run`, `demo`, `demo-model`, and how errors become exit codes.
+//! Command-line interface: `run`, `check`, `demo`, `demo-model`, and how errors become exit codes.
 
 use crate::error::JobError;
-use crate::{demo, demo_model, job, layout, predictor};
+use crate::{check, demo, demo_model, job, layout, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::process::ExitCode;
     name = "openclarify",
     version,
     arg_required_else_help = true,
-    after_help = "Examples:\n  openclarify demo                       # bundled example, results in ./openclarify-demo\n  openclarify run                        # inside a processing container (/opt/ml/processing/...)\n  openclarify run --config analysis_config.json --data data.csv --output out/"
+    after_help = "Examples:\n  openclarify demo                       # bundled example, results in ./openclarify-demo\n  openclarify check --config analysis_config.json --data data.csv --endpoint-url http://localhost:8080\n                                         # is config, data and model ready? (seconds, one request)\n  openclarify run                        # inside a processing container (/opt/ml/processing/...)\n  openclarify run --config analysis_config.json --data data.csv --output out/"
 )]
 pub struct Cli {
     /// Log format on stderr.
@@ -41,6 +41,12 @@ pub enum Command {
         after_help = "Example:\n  openclarify run --config analysis_config.json --data german.csv --output out/"
     )]
     Run(RunArgs),
+    /// Check config, dataset and model without running the job: prints how
+    /// each column and the model's answer are read, and a verdict per method.
+    #[command(
+        after_help = "Examples:\n  openclarify demo-model --port 8080 &\n  openclarify check --config test-fixtures/demo/analysis_config.json --data test-fixtures/german.csv \\\n                    --endpoint-url http://localhost:8080\n  openclarify check --config analysis_config.json --show-config    # the config with defaults filled in\n\nExit code 0 when every configured method is ready, 1 otherwise."
+    )]
+    Check(CheckArgs),
     /// Run the bundled example (German credit) with no setup.
     #[command(after_help = "Example:\n  openclarify demo --output /tmp/demo")]
     Demo {
@@ -49,18 +55,46 @@ pub enum Command {
         output: PathBuf,
     },
     /// Serve a demo model (German credit) over SageMaker's /invocations contract.
+    #[command(
+        after_help = "Example:\n  openclarify demo-model --port 8080 &\n  curl -H 'Content-Type: text/csv' --data 'male,2,own,little,little,1169,6,radio/TV,67' localhost:8080/invocations"
+    )]
     DemoModel(demo_model::DemoModelOptions),
 }
 
-/// Arguments of `run`; each defaults to the processing layout.
+/// What `run` and `check` read: config, data and model.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct Inputs {
     /// The analysis config [default: /opt/ml/processing/input/config/analysis_config.json]
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The dataset file or folder [default: /opt/ml/processing/input/data]
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How model calls are batched, parallelised and retried.
+    #[command(flatten)]
+    pub predictor: predictor::Settings,
+}
+
+impl Inputs {
+    fn config(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(layout::default_config)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(layout::default_data)
+    }
+}
+
+/// Arguments of `run`; each defaults to the processing layout.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Config, data and model.
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Where results go [default: /opt/ml/processing/output]
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -68,54 +102,74 @@ pub struct RunArgs {
     /// when no path above is given]
     #[arg(long)]
     pub failure_file: Option<PathBuf>,
-    /// The model server's URL (requests go to URL/invocations); overrides
-    /// predictor.endpoint_url in the config.
-    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
     /// Also write the predicted labels obtained from the model to this CSV.
     #[arg(long)]
     pub save_predictions: Option<PathBuf>,
-    /// How model calls are batched, parallelised and retried.
-    #[command(flatten)]
-    pub predictor: predictor::Settings,
 }
 
 impl RunArgs {
     fn paths(&self) -> job::JobPaths {
         job::JobPaths {
-            config: self.config.clone().unwrap_or_else(layout::default_config),
-            data: self.data.clone().unwrap_or_else(layout::default_data),
+            config: self.inputs.config(),
+            data: self.inputs.data(),
             output: self.output.clone().unwrap_or_else(layout::default_output),
         }
     }
 
     fn options(&self) -> job::JobOptions {
         job::JobOptions {
-            endpoint_url: self.endpoint_url.clone(),
+            endpoint_url: self.inputs.endpoint_url.clone(),
             save_predictions: self.save_predictions.clone(),
-            predictor: self.predictor.clone(),
+            predictor: self.inputs.predictor.clone(),
         }
     }
 
     /// The failure file: explicit, or the platform's when running with the
     /// layout defaults (a laptop run with explicit paths writes none).
     fn failure_file(&self) -> Option<PathBuf> {
-        let defaults = self.config.is_none() && self.data.is_none() && self.output.is_none();
+        let defaults =
+            self.inputs.config.is_none() && self.inputs.data.is_none() && self.output.is_none();
         self.failure_file
             .clone()
             .or_else(|| defaults.then(layout::default_failure_file))
     }
 }
 
+/// Arguments of `check`; paths default to the processing layout.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Config, data and model, as for `run` (only the request timeout of
+    /// the model settings matters: one request, no retries).
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Only print the effective config (every default filled in) and exit.
+    #[arg(long)]
+    pub show_config: bool,
+}
+
+impl CheckArgs {
+    fn options(&self) -> check::CheckOptions {
+        check::CheckOptions {
+            config: self.inputs.config(),
+            data: self.inputs.data(),
+            endpoint_url: self.inputs.endpoint_url.clone(),
+            predictor: self.inputs.predictor.clone(),
+        }
+    }
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLARIFY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| predictor::progress::Stderr)
         // Colour codes only for a terminal: in `docker logs`, CloudWatch or a
         // redirected file they are noise that breaks grep.
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(terminal);
+    // A bar is for a person watching; a JSON log is for a machine.
+    predictor::progress::draw_bars(terminal && matches!(format, LogFormat::Text));
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
@@ -140,6 +194,19 @@ pub fn main() -> ExitCode {
                 }),
                 failure_file,
             )
+        }
+        Command::Check(args) => {
+            let options = args.options();
+            let checked = match args.show_config {
+                true => check::show_config(&options),
+                false => check::run(&options),
+            };
+            match checked {
+                Ok(true) => ExitCode::SUCCESS,
+                // The report on stdout already says what to change.
+                Ok(false) => ExitCode::from(1),
+                Err(e) => finish(Err(e), None),
+            }
         }
         Command::Demo { output } => finish(demo::run(&output), None),
         Command::DemoModel(options) => finish(

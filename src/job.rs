@@ -13,6 +13,7 @@ use crate::predictor::{
     self,
     chunks::{with_predicted_labels, PredictionSink},
     outputs::Labeler,
+    progress::Reporter,
     Predictor,
 };
 use rayon::prelude::*;
@@ -85,7 +86,9 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
                 block.methods.selected(),
                 None,
             )?;
-            analysis.pre_training_bias = Some(bias::section(&state, &spec)?);
+            let section = bias::section(&state, &spec)?;
+            log_unavailable("pre_training_bias", &section);
+            analysis.pre_training_bias = Some(section);
         }
         if let Some(block) = post {
             let spec = section_spec(
@@ -95,7 +98,9 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
                 block.methods.selected(),
                 ft_rows.as_ref(),
             )?;
-            analysis.post_training_bias = Some(bias::section(&state, &spec)?);
+            let section = bias::section(&state, &spec)?;
+            log_unavailable("post_training_bias", &section);
+            analysis.post_training_bias = Some(section);
         }
     }
     if config.methods.shap.is_some() || config.methods.pdp.is_some() {
@@ -114,7 +119,31 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     })
 }
 
-fn bias_columns(schema: &Schema) -> Result<Columns> {
+/// Logs one line per metric that could not be computed (CDDL without a
+/// group variable, FT with text features...): `analysis.json` carries the
+/// reason as the metric's `error`, and the log should say so without a
+/// stack trace, once per metric and reason rather than once per facet value.
+fn log_unavailable(stage: &str, section: &serde_json::Value) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let facets = section["facets"].as_object().into_iter().flatten();
+    for (_, groups) in facets {
+        for metric in groups
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["metrics"].as_array().into_iter().flatten())
+        {
+            if let (Some(name), Some(error)) = (metric["name"].as_str(), metric["error"].as_str()) {
+                if !seen.contains(&(name, error)) {
+                    seen.push((name, error));
+                    tracing::warn!("{stage}: {name} not computed: {error}");
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn bias_columns(schema: &Schema) -> Result<Columns> {
     let label = schema.label.ok_or_else(|| {
         JobError::client(
             "Label, label_values_or_threshold and facet are required for bias analysis.",
@@ -153,12 +182,22 @@ impl ModelLabels {
             .iter()
             .map(|&c| schema.headers[c].clone())
             .collect();
+        let labeler = Labeler::new(config);
+        let label_values = config.label_values_or_threshold.clone().unwrap_or_default();
+        let first_batch = labeler.clone();
         let predictor = Predictor::new(
             config,
             options.endpoint_url.as_deref(),
             names,
             options.predictor.clone(),
-        )?;
+        )?
+        .with_first_check(move |outputs| {
+            let batch = first_batch.fit(outputs, &label_values)?;
+            if let Some(warning) = batch.warning() {
+                tracing::warn!("{warning}");
+            }
+            Ok(())
+        });
         tracing::info!(
             url = predictor.url(),
             "predicted labels come from the model"
@@ -168,7 +207,7 @@ impl ModelLabels {
         schema.predicted_label = Some(column);
         Ok(ModelLabels {
             predictor,
-            labeler: Labeler::new(config),
+            labeler,
             column,
         })
     }
@@ -191,6 +230,7 @@ fn fold_bias(
                 .as_deref()
                 .map(PredictionSink::create)
                 .transpose()?;
+            let _progress = Reporter::start(m.predictor.counters(), "post-training bias", None);
             let folded = with_predicted_labels(
                 &m.predictor,
                 &m.labeler,
@@ -253,7 +293,7 @@ fn fold_chunks(
     Ok((state, ft_rows))
 }
 
-fn excluded_columns(dataset: &Dataset) -> Vec<usize> {
+pub(crate) fn excluded_columns(dataset: &Dataset) -> Vec<usize> {
     let s = &dataset.schema;
     (0..s.headers.len())
         .filter(|c| {
@@ -267,7 +307,7 @@ fn excluded_columns(dataset: &Dataset) -> Vec<usize> {
         .collect()
 }
 
-fn section_spec<'a>(
+pub(crate) fn section_spec<'a>(
     config: &'a AnalysisConfig,
     schema: &'a Schema,
     stage: Stage,

@@ -11,7 +11,7 @@
 //!   as pure two-phase computations (synthetic rows out, model outputs in).
 //! - [`output`]: `analysis.json` in Clarify's shape.
 //! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
-//! - [`job`]: wires the stages for one run.
+//! - [`job`]: wires the stages for one run; [`check`] checks them without running.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod bias;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dataset;

@@ -127,6 +127,91 @@ pub struct SectionSpec<'a> {
     pub flip_test: Option<&'a flip_test::FlipTestRows>,
 }
 
+/// The label column typed from the counts of one facet's state (each
+/// facet state counts every row).
+fn label_column(facet: &state::FacetState, zero: &[state::Key]) -> TypedColumn {
+    TypedColumn::new(facet.joint.iter().map(|(k, n)| (&k[1], *n)), &zero[0])
+}
+
+/// Facet `k`'s column, typed.
+fn facet_column(facet: &state::FacetState, k: usize, zero: &[state::Key]) -> TypedColumn {
+    TypedColumn::new(
+        facet.joint.iter().map(|(key, n)| (&key[0], *n)),
+        &zero[2 + k],
+    )
+}
+
+/// How one column of the bias analysis reads, for `openclarify check`.
+#[derive(Debug)]
+pub struct Resolved {
+    /// `label` or `facet[k]`.
+    pub role: String,
+    /// Categorical or continuous, as smclarify decides it on these rows.
+    pub data_type: DataType,
+    /// Distinct values seen.
+    pub distinct: usize,
+    /// Each value list or threshold as smclarify prints it, with the rows
+    /// it selects, or why it selects nothing.
+    pub groups: Vec<(String, std::result::Result<u64, String>)>,
+}
+
+/// How the label and each facet of `spec` read on the rows in `state`:
+/// their type and the rows each configured value or threshold selects.
+pub fn resolution(state: &BiasState, spec: &SectionSpec) -> Result<Vec<Resolved>> {
+    let (Some(first), Some(zero)) = (state.facets.first(), state.row_zero.as_ref()) else {
+        return Err(JobError::client("Dataset is empty: no rows were read."));
+    };
+    let selected = |col: &TypedColumn, sel: &Selection| -> u64 {
+        col.counts
+            .iter()
+            .filter(|(v, _)| sel.contains(v))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let label_col = label_column(first, zero);
+    let label_type = label_col.data_type(Some(spec.label_values));
+    let label_group = match label_type {
+        DataType::Categorical => column::categorical(&label_col, spec.label_values)
+            .map(|sel| (join_values(spec.label_values), sel)),
+        DataType::Continuous => {
+            column::continuous(&label_col, spec.label_values, None).map(|(sel, text)| (text, sel))
+        }
+    };
+    let mut out = vec![Resolved {
+        role: "label".into(),
+        data_type: label_type,
+        distinct: label_col.counts.len(),
+        groups: vec![match label_group {
+            Ok((text, sel)) => (text, Ok(selected(&label_col, &sel))),
+            Err(e) => (join_values(spec.label_values), Err(e)),
+        }],
+    }];
+    for (k, (_, values)) in spec.facets.iter().enumerate() {
+        let facet = &state.facets[k];
+        let col = facet_column(facet, k, zero);
+        let values = values.as_deref().filter(|v| !v.is_empty());
+        let groups = match facet_groups(facet, &col, values) {
+            Ok(groups) => groups
+                .into_iter()
+                .map(|g| {
+                    (
+                        g.value_or_threshold,
+                        g.selection.map(|s| selected(&col, &s)),
+                    )
+                })
+                .collect(),
+            Err(e) => vec![(values.map(join_values).unwrap_or_default(), Err(e))],
+        };
+        out.push(Resolved {
+            role: format!("facet[{k}]"),
+            data_type: col.data_type(values),
+            distinct: col.counts.len(),
+            groups,
+        });
+    }
+    Ok(out)
+}
+
 /// One facet value's selection, as smclarify reports it.
 struct FacetGroup {
     value_or_threshold: String,
@@ -143,7 +228,7 @@ pub fn section(state: &BiasState, spec: &SectionSpec) -> Result<Json> {
         .row_zero
         .as_ref()
         .ok_or_else(|| JobError::client("Dataset is empty: no rows were read."))?;
-    let label_col = TypedColumn::new(first.joint.iter().map(|(k, n)| (&k[1], *n)), &zero[0]);
+    let label_col = label_column(first, zero);
     let label_type = label_col.data_type(Some(spec.label_values));
     let (label_sel, label_text) = match label_type {
         DataType::Categorical => {
@@ -163,10 +248,7 @@ pub fn section(state: &BiasState, spec: &SectionSpec) -> Result<Json> {
     let mut facets = Map::new();
     for (k, (name, values)) in spec.facets.iter().enumerate() {
         let facet = &state.facets[k];
-        let col = TypedColumn::new(
-            facet.joint.iter().map(|(key, n)| (&key[0], *n)),
-            &zero[2 + k],
-        );
+        let col = facet_column(facet, k, zero);
         let groups = facet_groups(facet, &col, values.as_deref()).map_err(|e| {
             JobError::client(format!(
                 "{e} (facet[{k}] {name:?}). Give a numeric value_or_threshold for this facet."
@@ -260,9 +342,14 @@ fn predicted_selection(
         .iter()
         .any(|(v, n)| *n > 0 && selection.contains(v));
     if !any_positive {
-        let seen: Vec<String> = col.counts.keys().take(10).map(Value::py_str).collect();
+        let seen: Vec<String> = col
+            .counts
+            .iter()
+            .take(10)
+            .map(|(v, n)| format!("{}: {n}", v.py_str()))
+            .collect();
         return Err(JobError::client(format!(
-            "No Label values are present in the predicted Label Column,Positive Predicted Index Series contains all False values. Predicted labels seen: [{}]; positive label values: [{}]. Check predictor.label / probability / probability_threshold.",
+            "No Label values are present in the predicted Label Column,Positive Predicted Index Series contains all False values. Predicted labels seen (value: rows): [{}]; positive label values: [{}]. Check predictor.label / probability / probability_threshold.",
             seen.join(", "),
             join_values(spec.label_values)
         )));

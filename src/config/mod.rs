@@ -10,7 +10,7 @@
 mod parse;
 mod values;
 
-pub use parse::{load, parse};
+pub use parse::{diagnose, load, parse, Diagnosis};
 pub use values::{ConfigValue, NameOrIndex};
 
 use serde::Deserialize;
@@ -234,6 +234,19 @@ impl AnalysisConfig {
             "application/x-parquet" => DatasetType::Parquet,
             _ => DatasetType::Csv,
         }
+    }
+
+    /// The model's request and answer formats: `predictor.content_type`
+    /// (default the dataset's type) and `predictor.accept_type` (default the
+    /// content type). `None` without a predictor.
+    pub fn wire_types(&self) -> Option<(String, String)> {
+        let p = self.predictor.as_ref()?;
+        let content = p
+            .content_type
+            .clone()
+            .unwrap_or_else(|| self.dataset_type.clone());
+        let accept = p.accept_type.clone().unwrap_or_else(|| content.clone());
+        Some((content, accept))
     }
 
     /// True when the config asks for post-training bias or explanations,

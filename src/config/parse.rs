@@ -23,6 +23,111 @@ pub fn load(path: &Path) -> Result<AnalysisConfig> {
 
 /// Parses and validates config JSON.
 pub fn parse(bytes: &[u8]) -> Result<AnalysisConfig> {
+    let mut config = typed(json_object(bytes)?).map_err(|e| schema_error(&e))?;
+    normalise(&mut config);
+    validate(&config)?;
+    Ok(config)
+}
+
+/// Every problem of a config at once, for `openclarify check`.
+#[derive(Debug)]
+pub struct Diagnosis {
+    /// The config, when it has no problem.
+    pub config: Option<AnalysisConfig>,
+    /// Each problem as the job would report it, key path included.
+    pub problems: Vec<JobError>,
+}
+
+/// Rounds of "report the faulty key, drop it, parse again": enough for any
+/// config a person wrote, and a bound on the work for one that is garbage.
+const DIAGNOSE_ROUNDS: usize = 20;
+
+/// Parses config JSON collecting every problem instead of stopping at the
+/// first: a key with the wrong name or type is reported and removed, and
+/// parsing starts again; once the types fit, every cross-key rule is checked.
+pub fn diagnose(bytes: &[u8]) -> Diagnosis {
+    let mut value = match json_object(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Diagnosis {
+                config: None,
+                problems: vec![e],
+            }
+        }
+    };
+    let mut problems = Vec::new();
+    for _ in 0..DIAGNOSE_ROUNDS {
+        match typed(value.clone()) {
+            Ok(mut config) => {
+                normalise(&mut config);
+                problems.extend(self::problems(&config));
+                let config = problems.is_empty().then_some(config);
+                return Diagnosis { config, problems };
+            }
+            Err(e) => {
+                problems.push(schema_error(&e));
+                // A required key that is missing cannot be removed; what
+                // follows would only repeat it.
+                if !remove_at(&mut value, &e) {
+                    break;
+                }
+            }
+        }
+    }
+    Diagnosis {
+        config: None,
+        problems,
+    }
+}
+
+/// Removes the key or array item a serde error points at (for an unknown
+/// key, the key itself); false when there is nothing to remove.
+fn remove_at(
+    value: &mut serde_json::Value,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> bool {
+    use serde_path_to_error::Segment;
+    let inner = e.inner().to_string();
+    let unknown = inner
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    let mut segments: Vec<&Segment> = e.path().iter().collect();
+    let last_is_unknown = matches!(
+        (segments.last(), unknown),
+        (Some(Segment::Map { key }), Some(field)) if key == field
+    );
+    let target = match (unknown, last_is_unknown) {
+        (Some(field), false) => Some(Segment::Map {
+            key: field.to_string(),
+        }),
+        _ => segments.pop().cloned(),
+    };
+    let mut at = value;
+    for segment in segments {
+        let next = match (segment, at) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => map.get_mut(key),
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    match (target, at) {
+        (Some(Segment::Map { key }), serde_json::Value::Object(map)) => {
+            map.shift_remove(&key).is_some()
+        }
+        (Some(Segment::Seq { index }), serde_json::Value::Array(items)) if index < items.len() => {
+            items.remove(index);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The file as a JSON object (a UTF-8 byte order mark is allowed).
+fn json_object(bytes: &[u8]) -> Result<serde_json::Value> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         JobError::client(format!(
@@ -35,11 +140,14 @@ pub fn parse(bytes: &[u8]) -> Result<AnalysisConfig> {
             json_kind(&value)
         )));
     }
-    let mut config: AnalysisConfig =
-        serde_path_to_error::deserialize(value).map_err(|e| schema_error(&e))?;
-    normalise(&mut config);
-    validate(&config)?;
-    Ok(config)
+    Ok(value)
+}
+
+/// The object as typed config, or the first key that does not fit.
+fn typed(
+    value: serde_json::Value,
+) -> std::result::Result<AnalysisConfig, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(value)
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
@@ -132,11 +240,18 @@ fn unsupported(path: &str, what: &str) -> JobError {
     ))
 }
 
-/// Rules that span several keys (contract §2.11 combination rules).
+/// The first rule that spans several keys and fails, if any.
 fn validate(c: &AnalysisConfig) -> Result<()> {
+    problems(c).into_iter().next().map_or(Ok(()), Err)
+}
+
+/// Every rule that spans several keys and fails (contract §2.11
+/// combination rules), so that `openclarify check` can list them all.
+fn problems(c: &AnalysisConfig) -> Vec<JobError> {
+    let mut errors = Vec::new();
     if let Some(v) = &c.version {
         if v != "1.0" {
-            return Err(schema(
+            errors.push(schema(
                 ".version",
                 format!("only \"1.0\" is supported, found {v:?}."),
             ));
@@ -144,12 +259,12 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
     }
     match c.dataset_type.as_str() {
         "text/csv" | "application/jsonlines" | "application/json" | "application/x-parquet" => {}
-        "application/x-image" => return Err(unsupported("dataset_type", "application/x-image (computer vision)")),
+        "application/x-image" => errors.push(unsupported("dataset_type", "application/x-image (computer vision)")),
         "application/sagemakercapturejson" => {
-            return Err(unsupported("dataset_type", "application/sagemakercapturejson (Model Monitor)"))
+            errors.push(unsupported("dataset_type", "application/sagemakercapturejson (Model Monitor)"))
         }
         other => {
-            return Err(schema(
+            errors.push(schema(
                 "dataset_type",
                 format!(
                     "unknown dataset type {other:?}; use one of text/csv, application/jsonlines, application/json, application/x-parquet."
@@ -158,38 +273,38 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
         }
     }
     if c.segment_config.is_some() {
-        return Err(unsupported("segment_config", "segment_config"));
+        errors.push(unsupported("segment_config", "segment_config"));
     }
     if c.time_series_data_config.is_some() {
-        return Err(unsupported("time_series_data_config", "time series data"));
+        errors.push(unsupported("time_series_data_config", "time series data"));
     }
     if c.methods.asymmetric_shapley_value.is_some() {
-        return Err(unsupported(
+        errors.push(unsupported(
             "methods.asymmetric_shapley_value",
             "asymmetric_shapley_value (time series)",
         ));
     }
     if let Some(shap) = &c.methods.shap {
         if shap.text_config.is_some() {
-            return Err(unsupported(
+            errors.push(unsupported(
                 "methods.shap.text_config",
                 "text explainability",
             ));
         }
         if shap.image_config.is_some() {
-            return Err(unsupported(
+            errors.push(unsupported(
                 "methods.shap.image_config",
                 "image explainability",
             ));
         }
         if shap.baseline.is_some() && shap.num_clusters.is_some() {
-            return Err(JobError::client(
+            errors.push(JobError::client(
                 "Baseline and num_clusters cannot be provided together. Please specify one of the two. (methods.shap)",
             ));
         }
         if let Some(a) = &shap.agg_method {
             if !["mean_abs", "median", "mean_sq"].contains(&a.as_str()) {
-                return Err(schema(
+                errors.push(schema(
                     "methods.shap.agg_method",
                     format!("{a:?} is not one of mean_abs, median, mean_sq."),
                 ));
@@ -202,7 +317,7 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
         && m.shap.is_none()
         && m.pdp.is_none()
     {
-        return Err(JobError::client(
+        errors.push(JobError::client(
             "analysis_config must have at least one working method: One of the pre_training_bias, post_training_bias, shap, pdp, asymmetric_shapley_value. (methods)",
         ));
     }
@@ -220,7 +335,7 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
     ] {
         if let Some(names) = block.as_ref().and_then(|b| b.methods.selected()) {
             if let Some(bad) = names.iter().find(|n| !registry.contains(&n.as_str())) {
-                return Err(JobError::client(format!(
+                errors.push(JobError::client(format!(
                     "Invalid metric_name: metrics should be one of the registered metrics{registry:?} ({key}: {bad:?})"
                 )));
             }
@@ -229,7 +344,7 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
     if m.pre_training_bias.is_some() || m.post_training_bias.is_some() {
         let facets_missing = c.facet.as_ref().is_none_or(|f| f.is_empty());
         if c.label.is_none() || c.label_values_or_threshold.is_none() || facets_missing {
-            return Err(JobError::client(
+            errors.push(JobError::client(
                 "Label, label_values_or_threshold and facet are required for bias analysis. Add the missing keys at the top level of the config.",
             ));
         }
@@ -237,7 +352,7 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
             .as_ref()
             .is_some_and(|v| v.is_empty())
         {
-            return Err(JobError::client(
+            errors.push(JobError::client(
                 "Positive label values or thresholds are empty for Label column (label_values_or_threshold).",
             ));
         }
@@ -256,11 +371,11 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
     ];
     if c.dataset_type != "text/csv" {
         if let Some((key, _)) = csv_only.iter().find(|(_, set)| *set) {
-            return Err(schema(key, "is only supported with dataset_type text/csv."));
+            errors.push(schema(key, "is only supported with dataset_type text/csv."));
         }
     }
     if c.dataset_type == "application/json" && c.features.is_none() {
-        return Err(schema(
+        errors.push(schema(
             "features",
             "is required for dataset_type application/json (a JMESPath to the feature matrix).",
         ));
@@ -270,37 +385,37 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
         && c.predicted_label.is_none()
         && c.predicted_label_dataset_uri.is_none()
     {
-        return Err(JobError::client(
+        errors.push(JobError::client(
             "model_config must be provided when predicted_label_dataset_uri or predicted_label are not provided in data_config. Add a \"predictor\" section or a predicted_label column.",
         ));
     }
     if (m.shap.is_some() || m.pdp.is_some()) && c.predictor.is_none() {
-        return Err(JobError::client(
+        errors.push(JobError::client(
             "model_config must be provided when explainability methods are selected. Add a \"predictor\" section.",
         ));
     }
     if let Some(pdp) = &m.pdp {
         if pdp.features.is_none() && m.shap.is_none() {
-            return Err(JobError::client(
+            errors.push(JobError::client(
                 "PDP features must be provided when ShapConfig is not provided (methods.pdp.features).",
             ));
         }
     }
     if let Some(p) = &c.predictor {
         if p.endpoint_name.is_some() && p.endpoint_name_prefix.is_some() {
-            return Err(schema(
+            errors.push(schema(
                 "predictor.endpoint_name_prefix",
                 "is not allowed together with endpoint_name.",
             ));
         }
         if p.time_series_predictor_config.is_some() {
-            return Err(unsupported(
+            errors.push(unsupported(
                 "predictor.time_series_predictor_config",
                 "time series prediction",
             ));
         }
     }
-    Ok(())
+    errors
 }
 
 #[cfg(test)]
@@ -383,6 +498,41 @@ mod tests {
             e.contains("segment_config: segment_config is not supported yet"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn diagnose_reports_every_problem_with_its_path() {
+        let d = super::diagnose(
+            format!(
+                r#"{{{BASE},"lable":"y","probability_threshold":"high","methods":{{"pre_training_bias":{{"methods":"all"}},"shap":{{"agg_method":"max"}}}}}}"#
+            )
+            .as_bytes(),
+        );
+        let text: Vec<String> = d.problems.iter().map(|e| e.message.clone()).collect();
+        assert!(d.config.is_none());
+        assert_eq!(text.len(), 4, "{text:#?}");
+        assert!(
+            text[0].contains("lable: unknown key; did you mean \"label\"?"),
+            "{text:#?}"
+        );
+        assert!(
+            text[1].contains("probability_threshold: invalid type"),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("methods.shap.agg_method")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("model_config must be provided")),
+            "{text:#?}"
+        );
+        let ok = super::diagnose(
+            format!(r#"{{{BASE},"methods":{{"pre_training_bias":{{"methods":"all"}}}}}}"#)
+                .as_bytes(),
+        );
+        assert!(ok.problems.is_empty() && ok.config.is_some());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::dataset::value::{decode_key, Cell, ColumnKind, Value};
 use crate::dataset::{files, Dataset};
 use crate::error::{JobError, Result};
 use crate::job::{JobOptions, JobPaths};
-use crate::predictor::{outputs, Predictor};
+use crate::predictor::{outputs, progress::Reporter, Predictor};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value as Json};
 use std::ops::Range;
@@ -35,7 +35,7 @@ pub const RECORDS_PER_CALL: usize = 50_000;
 const CALLS_IN_FLIGHT: usize = 2;
 
 /// `top_k_features` when `methods.pdp` omits both it and `features`.
-const DEFAULT_TOP_K_FEATURES: usize = 10;
+pub const DEFAULT_TOP_K_FEATURES: usize = 10;
 
 /// What explainability adds to a job.
 #[derive(Debug)]
@@ -72,6 +72,7 @@ pub fn explanations(
         None => None,
     };
     if let Some(pdp_config) = &config.methods.pdp {
+        let _progress = Reporter::start(model.predictor.counters(), "PDP", None);
         let plotted = pdp_features(pdp_config, &features, shap.as_ref())?;
         let curves = plotted
             .into_iter()
@@ -347,6 +348,9 @@ fn explain_rows(
     let mut local = LocalValues::new(shap, features, records, &labels);
 
     let per_row = records_per_row(features, full_baseline_rows, num_samples);
+    let expected_records =
+        model.predictor.counters().records() + (records.rows.len() * per_row) as u64;
+    let _progress = Reporter::start(model.predictor.counters(), "SHAP", Some(expected_records));
     let rows_per_call = RECORDS_PER_CALL / per_row;
     let blocks = ranges(records.rows.len(), rows_per_call);
     let explained = futures_util::stream::iter(blocks)

@@ -12,6 +12,7 @@
 
 pub mod chunks;
 pub mod outputs;
+pub mod progress;
 pub mod request;
 pub mod response;
 
@@ -22,9 +23,10 @@ use futures_util::future::try_join_all;
 use rand::{Rng, SeedableRng};
 use request::Encoder;
 use response::{snippet, ModelOutput, ResponseReader};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 /// Attempts at a lone record whose answer cannot be read: a model that
 /// answers HTML or the wrong shape will not change its mind, so few.
@@ -95,12 +97,57 @@ pub struct Predictor {
     feature_names: Vec<String>,
     settings: Settings,
     in_flight: Semaphore,
-    requests: AtomicU64,
+    counters: Arc<progress::Counters>,
+    /// Set once any answer has been read: from then on an answer the
+    /// locators cannot read is one odd record, not a wrong config.
+    answered: AtomicBool,
+    first_check: Option<FirstCheck>,
+    /// The outcome of [`Predictor::first_check`] on the first batch; every
+    /// other batch waits for it.
+    first_batch: OnceCell<std::result::Result<(), String>>,
 }
+
+/// A check of the first batch's outputs for what no later row can fix.
+type FirstCheck = Box<dyn Fn(&[ModelOutput]) -> std::result::Result<(), String> + Send + Sync>;
 
 /// Why one request failed after its retries.
 #[derive(Debug)]
-struct CallError(String);
+struct CallError {
+    message: String,
+    /// The config key that cannot be right, when the answer shows it
+    /// (a locator that finds nothing in the first answer).
+    config_key: Option<&'static str>,
+}
+
+impl CallError {
+    fn new(message: String) -> CallError {
+        CallError {
+            message,
+            config_key: None,
+        }
+    }
+}
+
+/// One request sent as is, and what came back: what `openclarify check`
+/// shows so that a user sees the wire format next to the config.
+#[derive(Debug)]
+pub struct Probe {
+    /// Where the request went.
+    pub url: String,
+    /// The request's `Content-Type`.
+    pub content_type: String,
+    /// The request's `Accept`.
+    pub accept_type: String,
+    /// Records in the request.
+    pub records_sent: usize,
+    /// The request body.
+    pub request_body: String,
+    /// The response body, or why there is none (connection, HTTP status).
+    pub response: std::result::Result<String, String>,
+    /// The outputs `label` and `probability` locate in the response, or why
+    /// they cannot be read.
+    pub outputs: std::result::Result<Vec<ModelOutput>, String>,
+}
 
 impl Predictor {
     /// Builds the client for the config's `predictor`. The URL comes from
@@ -132,14 +179,7 @@ impl Predictor {
                 ))
             })?;
         let url = invocations_url(&url)?;
-        let content_type = p
-            .content_type
-            .clone()
-            .unwrap_or_else(|| config.dataset_type.clone());
-        let accept_type = p
-            .accept_type
-            .clone()
-            .unwrap_or_else(|| content_type.clone());
+        let (content_type, accept_type) = config.wire_types().unwrap_or_default();
         let content_template = p.content_template.as_ref().map(|t| match t {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -176,8 +216,54 @@ impl Predictor {
             feature_names,
             in_flight: Semaphore::new(settings.concurrency.max(1)),
             settings,
-            requests: AtomicU64::new(0),
+            counters: Arc::default(),
+            answered: AtomicBool::new(false),
+            first_check: None,
+            first_batch: OnceCell::new(),
         })
+    }
+
+    /// Checks the first batch's outputs with `check` before any other batch
+    /// is sent, so that an answer no later row can make right (a score that
+    /// is not a number, labels of the wrong kind) ends the job after one
+    /// request instead of after the whole dataset.
+    pub fn with_first_check(
+        mut self,
+        check: impl Fn(&[ModelOutput]) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) -> Predictor {
+        self.first_check = Some(Box::new(check));
+        self
+    }
+
+    /// The counters behind progress lines: requests, records, retries.
+    pub fn counters(&self) -> Arc<progress::Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Sends `records` in one request, once (no retry, no fallback), and
+    /// returns the request and answer as they were on the wire.
+    pub async fn probe(&self, records: &[Vec<Cell>]) -> Probe {
+        let encoded: Vec<Vec<u8>> = records
+            .iter()
+            .map(|r| self.encode(&r.iter().map(Cell::as_ref).collect::<Vec<_>>()))
+            .collect();
+        let pieces: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        let body = self.encoder.body(&pieces, &self.feature_names);
+        let request_body = String::from_utf8_lossy(&body).into_owned();
+        let response = self.post(body).await.map_err(|(_, why)| why);
+        let outputs = match &response {
+            Ok(answer) => self.reader.read(answer, records.len()).map_err(|e| e.0),
+            Err(why) => Err(why.clone()),
+        };
+        Probe {
+            url: self.url.clone(),
+            content_type: self.content_type.clone(),
+            accept_type: self.accept_type.clone(),
+            records_sent: records.len(),
+            request_body,
+            response: response.map(|r| String::from_utf8_lossy(&r).into_owned()),
+            outputs,
+        }
     }
 
     /// The URL requests go to, without any credentials or query it carries:
@@ -188,7 +274,7 @@ impl Predictor {
 
     /// Requests sent so far (retries and per-record fallbacks included).
     pub fn requests_sent(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.counters.requests()
     }
 
     /// Predicts `records` (feature values in dataset order), the first of
@@ -213,13 +299,37 @@ impl Predictor {
         first_row: u64,
         encoded: &[Vec<u8>],
     ) -> Result<Vec<ModelOutput>> {
-        let batches = self.batches(encoded);
+        let mut batches = self.batches(encoded);
+        let mut first = Vec::new();
+        if let Some(check) = &self.first_check {
+            // Whoever gets here first sends its first batch alone; every
+            // other call waits for the verdict on it.
+            let verdict = self
+                .first_batch
+                .get_or_init(|| async {
+                    let Some(&(start, end)) = batches.first() else {
+                        return Ok(());
+                    };
+                    match self.predict_batch(first_row, &encoded[start..end]).await {
+                        Ok(outputs) => {
+                            let verdict = check(&outputs);
+                            first = outputs;
+                            batches.remove(0);
+                            verdict
+                        }
+                        Err(e) => Err(e.message),
+                    }
+                })
+                .await;
+            verdict.clone().map_err(JobError::client)?;
+        }
         let answers = try_join_all(batches.into_iter().map(|(start, end)| {
             let encoded = &encoded[start..end];
             async move { self.predict_batch(first_row + start as u64, encoded).await }
         }))
         .await?;
-        Ok(answers.into_iter().flatten().collect())
+        first.extend(answers.into_iter().flatten());
+        Ok(first)
     }
 
     /// Cuts encoded records into `(start, end)` ranges that respect the
@@ -253,7 +363,16 @@ impl Predictor {
     async fn predict_batch(&self, first_row: u64, encoded: &[Vec<u8>]) -> Result<Vec<ModelOutput>> {
         let problem = match self.call(encoded).await {
             Ok(outputs) => return Ok(outputs),
-            Err(CallError(problem)) => problem,
+            Err(CallError {
+                message,
+                config_key: Some(key),
+            }) => {
+                return Err(JobError::client(format!(
+                    "{key} finds nothing in the model's first answer (dataset rows from {first_row}, {}): {message}. No retry or later row can change that: set {key} to where the answer holds it (`openclarify check` shows a request and its answer).",
+                    self.url
+                )))
+            }
+            Err(e) => e.message,
         };
         if encoded.len() == 1 {
             return Err(JobError::client(format!(
@@ -289,12 +408,16 @@ impl Predictor {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let _sending = self.counters.start_request();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut config_key = None;
             let outcome = self.post(body.clone()).await.and_then(|answer| {
                 self.reader.read(&answer, encoded.len()).map_err(|e| {
+                    if !self.answered.load(Ordering::Relaxed) {
+                        config_key = self.reader.unmatched_locator(&answer);
+                    }
                     let shown = snippet(&String::from_utf8_lossy(&answer));
                     (
                         encoded.len() == 1 && attempt < UNREADABLE_ATTEMPTS,
@@ -303,16 +426,29 @@ impl Predictor {
                 })
             });
             match outcome {
-                Ok(outputs) => return Ok(outputs),
+                Ok(outputs) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    self.counters.add_records(outputs.len() as u64);
+                    return Ok(outputs);
+                }
+                Err((_, message)) if config_key.is_some() => {
+                    return Err(CallError {
+                        message,
+                        config_key,
+                    })
+                }
                 Err((retryable, message)) if retryable && attempt < self.settings.max_attempts => {
                     let delay = self.backoff(attempt);
+                    self.counters.add_retry();
                     tracing::debug!(attempt, ?delay, "retrying: {message}");
                     tokio::time::sleep(delay).await;
                 }
                 Err((_, message)) if attempt > 1 => {
-                    return Err(CallError(format!("{message} (after {attempt} attempts)")))
+                    return Err(CallError::new(format!(
+                        "{message} (after {attempt} attempts)"
+                    )))
                 }
-                Err((_, message)) => return Err(CallError(message)),
+                Err((_, message)) => return Err(CallError::new(message)),
             }
         }
     }
@@ -336,6 +472,7 @@ impl Predictor {
 
     /// One HTTP request. The error says whether a retry may help.
     async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, (bool, String)> {
+        self.counters.add_request();
         let mut request = self
             .client
             .post(&self.request_url)

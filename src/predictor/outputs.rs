@@ -3,7 +3,7 @@
 
 use super::response::ModelOutput;
 use crate::config::{AnalysisConfig, ConfigValue};
-use crate::dataset::value::Cell;
+use crate::dataset::value::{Cell, ColumnKind};
 use serde_json::Value as Json;
 
 /// How a scalar score becomes a predicted label.
@@ -81,6 +81,129 @@ impl Labeler {
             (None, None) => Err("the model output has neither a label nor a score".into()),
         }
     }
+}
+
+impl Labeler {
+    /// Checks the predicted labels of the first batch for what no later row
+    /// can make right: an output with no usable label or score, or labels of
+    /// a kind (numbers, text) that can never equal `label_values`. What later
+    /// rows can still change (no positive prediction yet) is left to the
+    /// caller, in [`FirstBatch::warning`].
+    pub fn fit(
+        &self,
+        outputs: &[ModelOutput],
+        label_values: &[ConfigValue],
+    ) -> Result<FirstBatch, String> {
+        let labels = outputs
+            .iter()
+            .map(|o| {
+                self.label(o).map_err(|why| {
+                    format!(
+                        "{why}. The model's first answer gave label={} score={}; check predictor.label, predictor.probability and predictor.label_headers",
+                        o.label.as_ref().map_or("(none)".into(), Json::to_string),
+                        o.score.as_ref().map_or("(none)".into(), Json::to_string),
+                    )
+                })
+            })
+            .collect::<Result<Vec<Cell>, String>>()?;
+        let predicted_numeric =
+            ColumnKind::infer(labels.iter().filter(|c| **c != Cell::Missing)) != ColumnKind::Object;
+        let values_numeric = label_values.iter().all(|v| match v {
+            ConfigValue::Str(s) => crate::dataset::value::parse_float(s.trim()).is_some(),
+            _ => true,
+        });
+        let expected = label_values
+            .iter()
+            .map(ConfigValue::py_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if predicted_numeric != values_numeric {
+            let (got, want, fix) = match predicted_numeric {
+                true => ("numbers", "text", "set predictor.label_headers to the class names in score order, or label_values_or_threshold to the numbers the model predicts"),
+                false => ("text", "numbers", "set label_values_or_threshold to the classes the model predicts, or point predictor.label / predictor.probability at a numeric output"),
+            };
+            return Err(format!(
+                "The model predicts {got} ({}) but label_values_or_threshold is {want} ([{expected}]): no predicted label can ever be positive; {fix}",
+                tally(&labels)
+            ));
+        }
+        let positives = labels
+            .iter()
+            .filter(|l| self.is_positive(l, label_values))
+            .count();
+        Ok(FirstBatch {
+            labels,
+            positives,
+            expected,
+        })
+    }
+
+    /// Whether a predicted label counts as positive: above the label's
+    /// threshold when scores are raw, else equal to a label value.
+    fn is_positive(&self, label: &Cell, label_values: &[ConfigValue]) -> bool {
+        let value = ColumnKind::Object.value_of(label);
+        match (&self.scalar, label_values) {
+            (ScalarScore::Raw, [threshold]) => {
+                let t = config_json(threshold).as_f64();
+                matches!((value.as_f64(), t), (Some(v), Some(t)) if v > t)
+            }
+            _ => label_values.iter().any(|v| {
+                let text = v.py_str();
+                value.py_str() == text
+                    || matches!(
+                        (value.as_f64(), crate::dataset::value::parse_float(&text)),
+                        (Some(a), Some(b)) if a == b
+                    )
+            }),
+        }
+    }
+}
+
+/// The predicted labels of a first batch that [`Labeler::fit`] accepted.
+#[derive(Debug)]
+pub struct FirstBatch {
+    /// One predicted label per record.
+    pub labels: Vec<Cell>,
+    /// How many of them are positive.
+    pub positives: usize,
+    /// The positive label values as the config gives them.
+    expected: String,
+}
+
+impl FirstBatch {
+    /// When no label is positive yet: what was seen and what to check. Not
+    /// an error, since later rows may still be positive; if none is, the
+    /// job fails with smclarify's "No Label values are present" error.
+    pub fn warning(&self) -> Option<String> {
+        (self.positives == 0).then(|| {
+            format!(
+                "none of the first {} predicted labels is positive (predicted {}; positive label values [{}]); if no row is, post-training bias fails with \"No Label values are present in the predicted Label Column\": check probability_threshold, predictor.probability and label_values_or_threshold",
+                self.labels.len(),
+                tally(&self.labels),
+                self.expected
+            )
+        })
+    }
+}
+
+/// Predicted labels counted by value, most frequent first (ten at most),
+/// e.g. `0: 812, 1: 188`: the observed values messages show.
+pub fn tally(labels: &[Cell]) -> String {
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for label in labels {
+        let text = ColumnKind::Object.value_of(label).py_str();
+        match counts.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((text, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+        .iter()
+        .take(10)
+        .map(|(t, n)| format!("{t}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The score vector of one output for SHAP and PDP: `probability` if
@@ -201,6 +324,41 @@ mod tests {
             plain.label(&out(Some(json!(1)), Some(json!(0.1)))).unwrap(),
             Cell::Int(1)
         );
+    }
+
+    #[test]
+    fn the_first_batch_fails_only_for_what_no_row_can_fix() {
+        let l = labeler(None, ScalarScore::Threshold(0.5));
+        let scores = |v: &[Json]| -> Vec<ModelOutput> {
+            v.iter().map(|s| out(None, Some(s.clone()))).collect()
+        };
+        let one = [ConfigValue::Int(1)];
+        let fine = l.fit(&scores(&[json!(0.2), json!(0.9)]), &one).unwrap();
+        assert_eq!((fine.positives, fine.warning()), (1, None));
+        // Nothing positive yet is only a warning: later rows may change it.
+        let none = l.fit(&scores(&[json!(0.2), json!(0.3)]), &one).unwrap();
+        assert!(
+            none.warning().unwrap().contains("predicted 0: 2"),
+            "{none:?}"
+        );
+        let e = l.fit(&scores(&[json!("cat")]), &one).unwrap_err();
+        assert!(
+            e.contains("Could not convert") && e.contains("predictor.probability"),
+            "{e}"
+        );
+        let good = [ConfigValue::Str("good".into())];
+        let e = l
+            .fit(&scores(&[json!(0.2), json!(0.9), json!(0.8)]), &good)
+            .unwrap_err();
+        assert!(
+            e.contains("predicts numbers (1: 2, 0: 1)") && e.contains("[good]"),
+            "{e}"
+        );
+        let text = [out(Some(json!("yes")), None)];
+        assert!(l
+            .fit(&text, &one)
+            .unwrap_err()
+            .contains("predicts text (yes: 1)"));
     }
 
     #[test]

@@ -105,6 +105,53 @@ impl ResponseReader {
     }
 }
 
+impl ResponseReader {
+    /// The locator (`predictor.label` or `predictor.probability`) that finds
+    /// nothing in any record of `body`, when the body itself is readable:
+    /// a wrong config key, which neither a retry nor the next record fixes.
+    pub fn unmatched_locator(&self, body: &[u8]) -> Option<&'static str> {
+        let text = std::str::from_utf8(body).ok()?;
+        match self {
+            ResponseReader::Csv { label, probability } => {
+                let widths: Vec<usize> = match whole_line_lists(text) {
+                    Some(lists) => vec![1; lists.len()],
+                    None => csv::ReaderBuilder::new()
+                        .has_headers(false)
+                        .flexible(true)
+                        .from_reader(text.as_bytes())
+                        .records()
+                        .map(|r| r.map(|r| r.len()))
+                        .collect::<std::result::Result<_, _>>()
+                        .ok()?,
+                };
+                let beyond = |i: &Option<usize>| {
+                    i.is_some_and(|i| !widths.is_empty() && widths.iter().all(|w| *w <= i))
+                };
+                [
+                    ("predictor.label", label),
+                    ("predictor.probability", probability),
+                ]
+                .into_iter()
+                .find(|(_, i)| beyond(i))
+                .map(|(key, _)| key)
+            }
+            ResponseReader::JsonLines(locators) => {
+                let docs: Vec<jmespath::Variable> = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(jmespath::Variable::from_json)
+                    .collect::<std::result::Result<_, _>>()
+                    .ok()?;
+                locators.unmatched(&docs)
+            }
+            ResponseReader::Json(locators) => {
+                let doc = jmespath::Variable::from_json(text.trim()).ok()?;
+                locators.unmatched(std::slice::from_ref(&doc))
+            }
+        }
+    }
+}
+
 fn csv_index(key: &str, value: Option<&NameOrIndex>) -> Result<Option<usize>, String> {
     match value {
         None => Ok(None),
@@ -169,6 +216,25 @@ impl Locators {
         Ok(Some(
             serde_json::to_value(&*found).expect("JMESPath values are JSON"),
         ))
+    }
+
+    /// The key of a locator that selects nothing in every one of `docs`.
+    fn unmatched(&self, docs: &[jmespath::Variable]) -> Option<&'static str> {
+        let nothing = |locator: &Option<(String, jmespath::Expression<'static>)>| {
+            locator.as_ref().is_some_and(|(_, expr)| {
+                !docs.is_empty()
+                    && docs
+                        .iter()
+                        .all(|doc| expr.search(doc).map_or(true, |found| found.is_null()))
+            })
+        };
+        [
+            ("predictor.label", &self.label),
+            ("predictor.probability", &self.probability),
+        ]
+        .into_iter()
+        .find(|(_, locator)| nothing(locator))
+        .map(|(key, _)| key)
     }
 
     /// One record's output from one JSON Lines line.
@@ -330,6 +396,29 @@ mod tests {
 
     fn out(label: Option<Json>, score: Option<Json>) -> ModelOutput {
         ModelOutput { label, score }
+    }
+
+    #[test]
+    fn a_locator_that_finds_nothing_anywhere_is_named() {
+        let r = ResponseReader::new("application/jsonlines", None, Some(&name("prob"))).unwrap();
+        let body = b"{\"score\":0.1}\n{\"score\":0.9}\n";
+        assert_eq!(r.unmatched_locator(body), Some("predictor.probability"));
+        // One record without it is an odd record, not a wrong key.
+        assert_eq!(
+            r.unmatched_locator(b"{\"prob\":0.1}\n{\"score\":0.9}\n"),
+            None
+        );
+        assert_eq!(r.unmatched_locator(b"<html>"), None);
+        let csv = ResponseReader::new("text/csv", Some(&NameOrIndex::Index(2)), None).unwrap();
+        assert_eq!(
+            csv.unmatched_locator(b"1,0.9\n0,0.2\n"),
+            Some("predictor.label")
+        );
+        let json = ResponseReader::new("application/json", Some(&name("labels")), None).unwrap();
+        assert_eq!(
+            json.unmatched_locator(b"{\"predictions\":[1,0]}"),
+            Some("predictor.label")
+        );
     }
 
     #[test]
