@@ -342,8 +342,10 @@ fn predicted_selection(
         .iter()
         .any(|(v, n)| *n > 0 && selection.contains(v));
     if !any_positive {
-        let seen: Vec<String> = col
-            .counts
+        // Sorted: the counts' order depends on how shards were merged.
+        let mut counted: Vec<(&Value, &u64)> = col.counts.iter().collect();
+        counted.sort_unstable_by_key(|(v, _)| v.py_str());
+        let seen: Vec<String> = counted
             .iter()
             .take(10)
             .map(|(v, n)| format!("{}: {n}", v.py_str()))
