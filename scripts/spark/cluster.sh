@@ -4,6 +4,7 @@
 #   spark_cluster_start N       a master and N workers (1 core, 1g each); sets SPARK_MASTER
 #   spark_cluster_stop          stops them (call it from an EXIT trap)
 #   spark_submit ARGS...        spark-submit to that master with small memory settings
+#                               ($SPARK_SUBMIT holds the same as one command line)
 # SPARK_MASTER_PORT (default 17077) picks the master's port.
 
 SPARK_VENV=$ROOT/.venv-spark
@@ -13,7 +14,7 @@ SPARK_CLUSTER_PIDS=()
 spark_setup() {
   if ! command -v java >/dev/null 2>&1; then
     echo "installing Java 17 (Spark needs it)" >&2
-    apt-get install -y -qq openjdk-17-jre-headless >&2
+    apt-get update -qq >&2 && apt-get install -y -qq openjdk-17-jre-headless >&2
   fi
   bash "$ROOT/scripts/venv.sh" "$ROOT/scripts/spark/requirements.txt" "$SPARK_VENV" >&2
   SPARK_HOME=$("$SPARK_VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
@@ -47,6 +48,8 @@ spark_cluster_start() {
     tail -n 20 "$SPARK_CLUSTER_DIR"/*.log >&2
     return 1
   fi
+  # 1 core and 1g per executor, a small driver, no web UI.
+  SPARK_SUBMIT="$SPARK_HOME/bin/spark-submit --master $SPARK_MASTER --driver-memory 1g --executor-memory 1g --executor-cores 1 --conf spark.ui.enabled=false"
   echo "spark cluster: master $SPARK_MASTER and $workers worker(s) up in $((SECONDS - started))s"
 }
 
@@ -59,10 +62,9 @@ spark_cluster_stop() {
   SPARK_CLUSTER_DIR=
 }
 
-# spark-submit to the cluster: 1 core and 1g per executor, a small driver.
-# Extra spark-submit options (e.g. --total-executor-cores 1) may come first.
+# spark-submit to the cluster; extra spark-submit options (e.g.
+# --total-executor-cores 1) may come first.
 spark_submit() {
-  "$SPARK_HOME/bin/spark-submit" --master "$SPARK_MASTER" \
-    --driver-memory 1g --executor-memory 1g --executor-cores 1 \
-    --conf spark.ui.enabled=false "$@"
+  # shellcheck disable=SC2086 # one option per word
+  $SPARK_SUBMIT "$@"
 }

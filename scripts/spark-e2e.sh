@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The Spark driver (scripts/spark/openclarify_spark.py) on a real Spark
+# standalone cluster on loopback: a master and two workers (1 core, 1g each),
+# from the pinned pyspark package. Each case runs `openclarify run` and the
+# driver (`plan` on the driver, `partial` per partition on the executors,
+# `merge`) on the same data and checks the merged analysis.json equals the
+# single-process one (bit for bit, else every number to 1e-9), and the SHAP
+# out.csv too. Cases: German credit with the demo model over HTTP (bias, SHAP,
+# PDP, report; cut into 5 partitions), census-income (200k rows, pre-training
+# and post-training with a predicted column) and a synthetic 3M-row file; then
+# a dataset with a broken row, which must fail in one sentence.
+# Usage: scripts/spark-e2e.sh   (SPARK_E2E_ROWS sets the synthetic size)
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/spark/cluster.sh"
+started=$SECONDS
+build_release
+spark_setup
+work=$(mktemp -d)
+MODEL_PORT=${MODEL_PORT:-18091}
+"$OPENCLARIFY" demo-model --port "$MODEL_PORT" --host 127.0.0.1 2>/dev/null &
+model_pid=$!
+trap 'spark_cluster_stop; kill $model_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$MODEL_PORT/ping" >/dev/null && break; sleep 0.1; done
+passed=0 failed=0
+pass() { echo "PASS $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+echo "== driver unit tests (partitioning, offsets, file order; local Spark)"
+if "$SPARK_VENV/bin/python" "$ROOT/scripts/spark/test_openclarify_spark.py" 2> "$work/unit.log"; then
+  pass "unit tests: $(grep '^Ran' "$work/unit.log")"
+else
+  cat "$work/unit.log"; fail "unit tests"
+fi
+
+echo "== cluster"
+spark_cluster_start 2
+
+# Runs a case both ways and compares the outputs. Extra arguments go to the driver.
+compare() { # name config data [driver args...]
+  local name=$1 config=$2 data=$3 t
+  shift 3
+  t=$SECONDS
+  "$OPENCLARIFY" run --config "$config" --data "$data" --output "$work/$name.run" \
+    --endpoint-url "http://127.0.0.1:$MODEL_PORT" 2> "$work/$name.run.log" \
+    || { cat "$work/$name.run.log"; fail "$name: openclarify run failed"; return; }
+  local single=$((SECONDS - t))
+  t=$SECONDS
+  if ! spark_submit "$ROOT/scripts/spark/openclarify_spark.py" --binary "$OPENCLARIFY" \
+    --config "$config" --data "$data" --output "$work/$name.spark" \
+    --endpoint-url "http://127.0.0.1:$MODEL_PORT" "$@" 2> "$work/$name.spark.log"; then
+    tail -n 20 "$work/$name.spark.log"; fail "$name: the Spark driver failed"; return
+  fi
+  local spark=$((SECONDS - t)) verdict
+  grep '^openclarify-spark:' "$work/$name.spark.log" | sed 's/^/    /'
+  if cmp -s "$work/$name.run/analysis.json" "$work/$name.spark/analysis.json"; then
+    verdict="analysis.json identical"
+  elif verdict=$(python3 "$ROOT/scripts/compare_analysis.py" "$work/$name.spark/analysis.json" "$work/$name.run/analysis.json" --all); then
+    verdict="analysis.json equal to 1e-9 ($verdict)"
+  else
+    echo "$verdict"; fail "$name: merged analysis.json differs from openclarify run"; return
+  fi
+  local shap=explanations_shap/out.csv
+  if [ -f "$work/$name.run/$shap" ]; then
+    if cmp -s "$work/$name.run/$shap" "$work/$name.spark/$shap"; then
+      verdict+=", $shap identical"
+    else
+      diff "$work/$name.run/$shap" "$work/$name.spark/$shap" | head -5; fail "$name: $shap differs"; return
+    fi
+  fi
+  pass "$name: $verdict (run ${single}s, spark-submit ${spark}s)"
+}
+
+echo "== cases"
+german=$work/german && mkdir -p "$german" && cp "$ROOT/test-fixtures/german.csv" "$german/"
+compare german-demo "$ROOT/test-fixtures/demo/analysis_config.json" "$german/german.csv" --partitions 5
+compare census "$ROOT/test-fixtures/census/analysis_config.json" "$(census_csv)" --partitions 4
+compare census-post "$ROOT/test-fixtures/census/analysis_config_post.json" "$(census_predicted_csv)" --partitions 4
+synthetic_bias_data "${SPARK_E2E_ROWS:-3000000}" "$work"
+compare "synthetic-${SPARK_E2E_ROWS:-3000000}" "$work/synthetic.json" "$work/synthetic.csv" --partitions 4
+
+echo "== a broken row fails the job in one sentence"
+sed '700s/,[^,]*$//' "$german/german.csv" > "$german/broken.csv"
+if spark_submit "$ROOT/scripts/spark/openclarify_spark.py" --binary "$OPENCLARIFY" \
+  --config "$ROOT/test-fixtures/demo/analysis_config.json" --data "$german/broken.csv" --output "$work/broken" \
+  --endpoint-url "http://127.0.0.1:$MODEL_PORT" --failure-file "$work/broken.message" 2> "$work/broken.log"; then
+  fail "broken row: the driver succeeded"
+elif grep -q '^ClientError: .*fields but the dataset has' "$work/broken.message"; then
+  pass "broken row: $(cat "$work/broken.message")"
+else
+  tail -n 5 "$work/broken.log"; fail "broken row: no one-sentence reason"
+fi
+
+echo
+echo "spark-e2e took $((SECONDS - started))s"
+echo "spark-e2e: $passed passed, $failed failed"
+[ "$failed" = 0 ]
