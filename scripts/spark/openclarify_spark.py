@@ -183,10 +183,40 @@ def read_lines(sc, files, partitions):
     return rdds[0] if len(rdds) == 1 else sc.union(rdds)
 
 
-def dataset_header(binary, plan_path):
-    """The dataset's header row as openclarify decided it (None without one)."""
-    with open(plan_path) as fh:
-        return json.load(fh)["headers"]
+def is_number(cell):
+    """Whether openclarify reads a cell as a number (dataset::value::parse_float:
+    pandas' spellings of infinity count, NaN does not, a digit is required)."""
+    text = cell.strip().lower().lstrip("+-")
+    if text in ("inf", "infinity"):
+        return True
+    if text == "nan" or not any(c.isdigit() for c in cell) or "_" in cell:
+        return False
+    try:
+        float(cell.strip())
+        return True
+    except ValueError:
+        return False
+
+
+def dataset_header(config, first_lines):
+    """The header row of a CSV dataset as openclarify decides it from the first
+    two lines of its first file (csv_reader::detect_layout, contract §3.1): the
+    configured `headers` (a file starting with them has a header row), else the
+    first row when it names the label or is all text above a row with a number;
+    None when the files have no header row. The plan records the same decision,
+    but in a binary file, so the driver makes it again."""
+    if config.get("headers"):
+        return [str(h).strip() for h in config["headers"]]
+    if not first_lines:
+        return None
+    first = parse_header(first_lines[0])
+    label = config.get("label")
+    if isinstance(label, str) and label in first:
+        return first
+    second = next(csv.reader(first_lines[1:2]), [])
+    if not any(is_number(c) for c in first) and any(is_number(c) for c in second):
+        return first
+    return None
 
 
 def feed(stdin, header_line, rows, batch=10000):
@@ -328,7 +358,9 @@ def run_job(args, sc, work):
     run_binary(binary, ["plan", "--config", args.config, "--data", plan_data, "--output", plan])
     timer.step(f"plan on the driver ({len(files)} file(s))")
 
-    header = dataset_header(binary, plan) if config["dataset_type"] == "text/csv" else None
+    header = None
+    if config["dataset_type"] == "text/csv":
+        header = dataset_header(config, sc.textFile(files[0]).filter(bool).take(2))
     if not already_shipped:
         ship(sc, binary, BINARY_NAME, work)
     ship(sc, args.config, SHIPPED_CONFIG, work)

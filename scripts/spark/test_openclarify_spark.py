@@ -35,6 +35,28 @@ class ShardRows(unittest.TestCase):
         self.assertEqual(list(driver.shard_rows(['"a","b","label"', "1,2,0"], HEADER)), ["1,2,0"])
 
 
+class Header(unittest.TestCase):
+    """The header decision mirrors csv_reader::detect_layout."""
+
+    def test_configured_headers_are_the_header(self):
+        self.assertEqual(driver.dataset_header({"headers": [" a", "b", "label"]}, ["1,2,3"]), HEADER)
+
+    def test_a_first_row_naming_the_label_is_a_header(self):
+        self.assertEqual(driver.dataset_header({"label": "label"}, ["a, b,label", "x,y,z"]), HEADER)
+
+    def test_all_text_above_a_number_is_a_header(self):
+        self.assertEqual(driver.dataset_header({"label": 2}, ["a,b,label", "x,1,z"]), HEADER)
+        self.assertIsNone(driver.dataset_header({"label": 2}, ["a,b,label", "x,y,z"]))
+        self.assertIsNone(driver.dataset_header({"label": 2}, ["a,1,label", "x,1,z"]))
+        self.assertIsNone(driver.dataset_header({"label": 2}, ["a,b,label"]))
+
+    def test_numbers_as_openclarify_reads_them(self):
+        for cell in ["1", " -2.5 ", "1e5", ".5", "+3", "inf", "-Infinity"]:
+            self.assertTrue(driver.is_number(cell), cell)
+        for cell in ["nan", "NaN", "", "x", "1_000", "e5", "0x10"]:
+            self.assertFalse(driver.is_number(cell), cell)
+
+
 class Offsets(unittest.TestCase):
     def test_offsets_are_cumulative_counts(self):
         self.assertEqual(driver.row_offsets([3, 0, 5, 1]), [0, 3, 3, 8])
