@@ -1,5 +1,7 @@
-//! Command-line interface: `run`, `demo`, `demo-model`, and how errors become exit codes.
+//! Command-line interface: `run`, `plan`, `partial`, `merge`, `demo`,
+//! `demo-model`, and how errors become exit codes.
 
+use crate::distributed::{self, HeaderMode};
 use crate::error::JobError;
 use crate::{demo, demo_model, job, layout, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +43,25 @@ pub enum Command {
         after_help = "Example:\n  openclarify run --config analysis_config.json --data german.csv --output out/"
     )]
     Run(RunArgs),
+    /// Distributed runs, step 1: one pass over the whole dataset for what
+    /// every shard must agree on (column types, value order, SHAP baseline,
+    /// PDP grids).
+    #[command(
+        after_help = "Example:\n  openclarify plan --config analysis_config.json --data german.csv --output job.plan"
+    )]
+    Plan(PlanArgs),
+    /// Distributed runs, step 2: every requested analysis's state for one
+    /// shard of the dataset.
+    #[command(
+        after_help = "Examples:\n  openclarify partial --config analysis_config.json --plan job.plan --data part-00001.csv --row-offset 500 --output 1.state\n  cat part-00001.csv | openclarify partial --config analysis_config.json --plan job.plan --data - --row-offset 500 --output -"
+    )]
+    Partial(PartialArgs),
+    /// Distributed runs, step 3: merge shard states into analysis.json,
+    /// explanations_shap/out.csv and the reports, as `run` writes them.
+    #[command(
+        after_help = "Example:\n  openclarify merge --config analysis_config.json --plan job.plan --partials *.state --output out/"
+    )]
+    Merge(MergeArgs),
     /// Run the bundled example (German credit) with no setup.
     #[command(after_help = "Example:\n  openclarify demo --output /tmp/demo")]
     Demo {
@@ -107,6 +128,82 @@ impl RunArgs {
     }
 }
 
+/// Arguments of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The analysis config.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The whole dataset (file or folder), as `run` would read it.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The plan file to write.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Where to write the failure reason.
+    #[arg(long)]
+    pub failure_file: Option<PathBuf>,
+}
+
+/// Arguments of `partial`.
+#[derive(Debug, clap::Args)]
+pub struct PartialArgs {
+    /// The analysis config (the same file `plan` read).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The plan written by `openclarify plan`.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The shard: a file, a folder of part files, or `-` for stdin.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Index of the shard's first data row in the whole dataset; keeps SHAP
+    /// seeds and row order global.
+    #[arg(long, default_value_t = 0)]
+    pub row_offset: u64,
+    /// Whether the shard's first line is a header (CSV). `auto` treats a
+    /// first line equal to the dataset's column names, as the plan records
+    /// them, as a header.
+    #[arg(long, value_enum, default_value_t = HeaderMode::Auto)]
+    pub header: HeaderMode,
+    /// The state file to write; `-` writes it to stdout as one base64 line
+    /// (what Spark's RDD.pipe collects).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Where to write the failure reason.
+    #[arg(long)]
+    pub failure_file: Option<PathBuf>,
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How model calls are batched, parallelised and retried. With many
+    /// shards at once, divide --concurrency among them.
+    #[command(flatten)]
+    pub predictor: predictor::Settings,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The analysis config (the same file `plan` read).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The plan written by `openclarify plan`.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The states written by `openclarify partial`, in any order (binary
+    /// files, or the base64 lines `--output -` printed).
+    #[arg(long, num_args = 1.., required = true)]
+    pub partials: Vec<PathBuf>,
+    /// Where results go (analysis.json, explanations_shap/, reports).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Where to write the failure reason.
+    #[arg(long)]
+    pub failure_file: Option<PathBuf>,
+}
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLARIFY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -129,24 +226,67 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => {
             let failure_file = args.failure_file();
-            finish(
-                job::run(&args.paths(), &args.options()).map(|summary| {
-                    tracing::info!(
-                        rows = summary.rows,
-                        seconds = summary.elapsed.as_secs_f64(),
-                        "wrote {}",
-                        summary.analysis.display()
-                    );
-                }),
-                failure_file,
-            )
+            finish(run_here(&args), failure_file)
         }
+        Command::Plan(args) => finish(
+            distributed::plan(&distributed::PlanPaths {
+                config: args.config,
+                data: args.data,
+                output: args.output,
+            }),
+            args.failure_file,
+        ),
+        Command::Partial(args) => finish(
+            distributed::partial(
+                &distributed::PartialPaths {
+                    config: args.config,
+                    plan: args.plan,
+                    data: args.data,
+                    output: args.output,
+                },
+                &distributed::PartialOptions {
+                    row_offset: args.row_offset,
+                    header: args.header,
+                    job: job::JobOptions {
+                        endpoint_url: args.endpoint_url,
+                        save_predictions: None,
+                        predictor: args.predictor,
+                    },
+                },
+            ),
+            args.failure_file,
+        ),
+        Command::Merge(args) => finish(
+            distributed::merge(&distributed::MergePaths {
+                config: args.config,
+                plan: args.plan,
+                partials: args.partials,
+                output: args.output,
+            }),
+            args.failure_file,
+        ),
         Command::Demo { output } => finish(demo::run(&output), None),
         Command::DemoModel(options) => finish(
             demo_model::run(&options).map_err(|e| JobError::client(format!("{e:#}"))),
             None,
         ),
     }
+}
+
+/// `run`, on this instance when it is the one that computes
+/// ([`layout::computes_here`]).
+fn run_here(args: &RunArgs) -> Result<(), JobError> {
+    if !layout::computes_here()? {
+        return Ok(());
+    }
+    let summary = job::run(&args.paths(), &args.options())?;
+    tracing::info!(
+        rows = summary.rows,
+        seconds = summary.elapsed.as_secs_f64(),
+        "wrote {}",
+        summary.analysis.display()
+    );
+    Ok(())
 }
 
 fn finish(outcome: Result<(), JobError>, failure_file: Option<PathBuf>) -> ExitCode {

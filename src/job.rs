@@ -1,13 +1,18 @@
 //! One processing job: config → dataset → analyses → `analysis.json`.
 //!
-//! This module only wires the stages together. Every analysis is a fold
-//! over the dataset's chunks into a mergeable state; rayon folds chunks on
-//! all cores while the reader streams the next ones.
+//! This module only wires the stages together, in three steps that a
+//! distributed run spreads over machines ([`crate::distributed`]): [`plan`]
+//! settles what needs the whole dataset, [`partial`] folds rows into a
+//! mergeable [`JobState`], and [`finish`] writes the results from the merged
+//! state. [`run`] does the three in one process. Every analysis is a fold
+//! over the dataset's chunks; rayon folds chunks on all cores while the
+//! reader streams the next ones.
 
 use crate::bias::{self, flip_test::FlipTestRows, BiasState, Columns, SectionSpec, Stage};
 use crate::config::{self, AnalysisConfig};
 use crate::dataset::{Chunk, Dataset, Schema};
 use crate::error::{JobError, Result};
+use crate::explain::run::{ExplainPlan, ExplainState};
 use crate::output::Analysis;
 use crate::predictor::{
     self,
@@ -16,7 +21,8 @@ use crate::predictor::{
     Predictor,
 };
 use rayon::prelude::*;
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -55,7 +61,55 @@ pub struct Summary {
     pub analysis: PathBuf,
 }
 
-/// Runs the job described by the config at `paths.config`.
+/// What a job needs from the whole dataset before its rows are folded:
+/// the columns, and the baseline and grids explanations use. A
+/// distributed run writes it with `openclarify plan`; `run` makes it in
+/// memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobPlan {
+    /// Column roles of the whole dataset.
+    pub schema: Schema,
+    /// The dataset path the plan was made from, as reports show it.
+    pub data: PathBuf,
+    /// The SHAP baseline and PDP grids, when explanations are configured.
+    explain: Option<ExplainPlan>,
+}
+
+/// What the rows of a shard (or of the whole dataset) contribute to every
+/// configured analysis. States merge in any order and grouping, and the
+/// merged state gives the same results as one pass over all rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobState {
+    /// Bias counts, and the rows FT needs.
+    bias: Option<(BiasState, Option<FlipTestRows>)>,
+    /// SHAP values and PDP sums.
+    explain: Option<ExplainState>,
+}
+
+impl JobState {
+    /// Adds another shard's state to this one.
+    pub fn merge(self, other: JobState) -> Result<JobState> {
+        let bias = match (self.bias, other.bias) {
+            (Some((a, fa)), Some((b, fb))) => {
+                let ft = match (fa, fb) {
+                    (Some(x), Some(y)) => Some(x.merge(y)),
+                    (x, y) => x.or(y),
+                };
+                Some((a.merge(b), ft))
+            }
+            (a, b) => a.or(b),
+        };
+        let explain = match (self.explain, other.explain) {
+            (Some(a), Some(b)) => Some(a.merge(b)?),
+            (a, b) => a.or(b),
+        };
+        Ok(JobState { bias, explain })
+    }
+}
+
+/// Runs the job described by the config at `paths.config`: the plan, one
+/// partial state over every row, and the results from it, exactly as a
+/// distributed run does with one shard.
 pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
     let config = config::load(&paths.config)?;
@@ -65,52 +119,112 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
         &crate::layout::input_root(&paths.data),
     )?;
     tracing::info!(columns = dataset.schema.headers.len(), "dataset opened");
-    let mut analysis = Analysis::default();
-    let pre = config.methods.pre_training_bias.as_ref();
-    let post = config.methods.post_training_bias.as_ref();
-    let mut rows = 0;
-    if pre.is_some() || post.is_some() {
-        let model = match post.is_some() && dataset.schema.predicted_label.is_none() {
-            true => Some(ModelLabels::new(&config, &mut dataset.schema, options)?),
-            false => None,
-        };
-        let (state, ft_rows) = fold_bias(&config, &dataset, model, options)?;
-        rows = state.rows;
-        if let Some(block) = pre {
-            let spec = section_spec(
-                &config,
-                &dataset.schema,
-                Stage::PreTraining,
-                block.methods.selected(),
-                None,
-            )?;
-            analysis.pre_training_bias = Some(bias::section(&state, &spec)?);
-        }
-        if let Some(block) = post {
-            let spec = section_spec(
-                &config,
-                &dataset.schema,
-                Stage::PostTraining,
-                block.methods.selected(),
-                ft_rows.as_ref(),
-            )?;
-            analysis.post_training_bias = Some(bias::section(&state, &spec)?);
-        }
-    }
-    if config.methods.shap.is_some() || config.methods.pdp.is_some() {
-        let explained = crate::explain::run::explanations(&config, &dataset, paths, options)?;
-        rows = rows.max(explained.rows);
-        analysis.explanations = Some(explained.section);
-    }
-    analysis.write(&paths.output)?;
-    if let Some(report) = &config.methods.report {
-        write_reports(&config, report, paths, &analysis, rows, started);
-    }
+    let plan = plan(&config, &dataset, &paths.data)?;
+    let state = partial(&config, &plan, &mut dataset, options)?;
+    let rows = finish(&config, &plan, state, &paths.output, started)?;
     Ok(Summary {
         rows,
         elapsed: started.elapsed(),
         analysis: paths.output.join("analysis.json"),
     })
+}
+
+/// Makes the plan from the whole dataset; `data` is its path.
+pub fn plan(config: &AnalysisConfig, dataset: &Dataset, data: &Path) -> Result<JobPlan> {
+    let explain = match config.methods.shap.is_some() || config.methods.pdp.is_some() {
+        true => Some(crate::explain::run::plan(config, dataset, data)?),
+        false => None,
+    };
+    Ok(JobPlan {
+        schema: dataset.schema.clone(),
+        data: data.to_path_buf(),
+        explain,
+    })
+}
+
+/// Folds the rows of `dataset` (a shard, or the whole dataset) into a
+/// state, calling the model where the config needs it.
+pub fn partial(
+    config: &AnalysisConfig,
+    plan: &JobPlan,
+    dataset: &mut Dataset,
+    options: &JobOptions,
+) -> Result<JobState> {
+    let pre = config.methods.pre_training_bias.as_ref();
+    let post = config.methods.post_training_bias.as_ref();
+    let mut state = JobState {
+        bias: None,
+        explain: None,
+    };
+    if pre.is_some() || post.is_some() {
+        let model = match post.is_some() && dataset.schema.predicted_label.is_none() {
+            true => Some(ModelLabels::new(config, &mut dataset.schema, options)?),
+            false => None,
+        };
+        state.bias = Some(fold_bias(config, dataset, model, options)?);
+    }
+    if let Some(explain) = &plan.explain {
+        state.explain = Some(crate::explain::run::partial(
+            config, explain, dataset, options,
+        )?);
+    }
+    Ok(state)
+}
+
+/// Writes `analysis.json`, `explanations_shap/` and the reports under
+/// `output` from the merged state of every row; returns the rows read.
+pub fn finish(
+    config: &AnalysisConfig,
+    plan: &JobPlan,
+    state: JobState,
+    output: &Path,
+    started: Instant,
+) -> Result<u64> {
+    let mut analysis = Analysis::default();
+    let mut rows = 0;
+    let mut schema = plan.schema.clone();
+    if let Some((bias, ft_rows)) = &state.bias {
+        if bias.rows == 0 {
+            return Err(JobError::client(
+                "Dataset is empty: no data rows were read (only a header, or blank lines?).",
+            ));
+        }
+        rows = bias.rows;
+        if config.methods.post_training_bias.is_some() && schema.predicted_label.is_none() {
+            add_predicted_column(&mut schema);
+        }
+        if let Some(block) = &config.methods.pre_training_bias {
+            let spec = section_spec(
+                config,
+                &schema,
+                Stage::PreTraining,
+                block.methods.selected(),
+                None,
+            )?;
+            analysis.pre_training_bias = Some(bias::section(bias, &spec)?);
+        }
+        if let Some(block) = &config.methods.post_training_bias {
+            let spec = section_spec(
+                config,
+                &schema,
+                Stage::PostTraining,
+                block.methods.selected(),
+                ft_rows.as_ref(),
+            )?;
+            analysis.post_training_bias = Some(bias::section(bias, &spec)?);
+        }
+    }
+    if let (Some(explain_plan), Some(explain)) = (&plan.explain, state.explain) {
+        let explained =
+            crate::explain::run::finish(config, &plan.schema, explain_plan, explain, output)?;
+        rows = rows.max(explained.rows);
+        analysis.explanations = Some(explained.section);
+    }
+    analysis.write(output)?;
+    if let Some(report) = &config.methods.report {
+        write_reports(config, report, &plan.data, output, &analysis, rows, started);
+    }
+    Ok(rows)
 }
 
 fn bias_columns(schema: &Schema) -> Result<Columns> {
@@ -162,15 +276,22 @@ impl ModelLabels {
             url = predictor.url(),
             "predicted labels come from the model"
         );
-        let column = schema.headers.len();
-        schema.headers.push("predicted_label".into());
-        schema.predicted_label = Some(column);
+        let column = add_predicted_column(schema);
         Ok(ModelLabels {
             predictor,
             labeler: Labeler::new(config),
             column,
         })
     }
+}
+
+/// Adds the column the model's predicted labels fill to `schema`; returns
+/// its index.
+fn add_predicted_column(schema: &mut Schema) -> usize {
+    let column = schema.headers.len();
+    schema.headers.push("predicted_label".into());
+    schema.predicted_label = Some(column);
+    column
 }
 
 /// One pass over the data: bias counts, plus the rows FT needs. With a
@@ -244,11 +365,6 @@ fn fold_chunks(
             Ok((a.0.merge(b.0), a.1.zip(b.1).map(|(x, y)| x.merge(y))))
         })?;
     progress.finish();
-    if state.rows == 0 {
-        return Err(JobError::client(
-            "Dataset is empty: no data rows were read (only a header, or blank lines?).",
-        ));
-    }
     Ok((state, ft_rows))
 }
 
@@ -273,7 +389,7 @@ fn section_spec<'a>(
     selected: Option<Vec<String>>,
     flip_test: Option<&'a FlipTestRows>,
 ) -> Result<SectionSpec<'a>> {
-    let label = schema.label.expect("bias columns were resolved");
+    let label = bias_columns(schema)?.label;
     let facets = config
         .facet
         .iter()
@@ -297,23 +413,19 @@ fn section_spec<'a>(
 fn write_reports(
     config: &AnalysisConfig,
     report: &config::ReportConfig,
-    paths: &JobPaths,
+    data: &Path,
+    output: &Path,
     analysis: &Analysis,
     rows: u64,
     started: Instant,
 ) {
     let elapsed = started.elapsed();
     let started_at = std::time::SystemTime::now() - elapsed;
-    let summary = crate::report::RunSummary::of_job(config, &paths.data, rows, started_at, elapsed);
-    let local_shap = paths.output.join("explanations_shap/out.csv");
+    let summary = crate::report::RunSummary::of_job(config, data, rows, started_at, elapsed);
+    let local_shap = output.join("explanations_shap/out.csv");
     let local_shap = local_shap.is_file().then_some(local_shap.as_path());
-    let written = crate::report::write_reports(
-        &analysis.to_json(),
-        local_shap,
-        &summary,
-        report,
-        &paths.output,
-    );
+    let written =
+        crate::report::write_reports(&analysis.to_json(), local_shap, &summary, report, output);
     if let Err(e) = written {
         tracing::error!(report = %report.name, "report not written: {e:#}");
     }

@@ -36,6 +36,80 @@ pub fn default_failure_file() -> PathBuf {
     PathBuf::from("/opt/ml/output/message")
 }
 
+/// Where SageMaker describes the job's instances (`resourceconfig.json`)
+/// and inputs (`processingjobconfig.json`); `OPENCLARIFY_SAGEMAKER_CONFIG`
+/// moves it (tests).
+pub fn sagemaker_config_dir() -> PathBuf {
+    std::env::var_os("OPENCLARIFY_SAGEMAKER_CONFIG")
+        .map_or_else(|| PathBuf::from("/opt/ml/config"), PathBuf::from)
+}
+
+/// Whether this instance computes the job. A processing job with several
+/// instances gives each the same command; `run` computes in one process,
+/// so it must neither compute on part of the data nor write the same
+/// outputs from several instances:
+///
+/// - When an input is `ShardedByS3Key`, no instance holds the whole
+///   dataset: the job fails, pointing to the Spark driver.
+/// - Otherwise (`FullyReplicated`, the SDK's choice) the first listed host
+///   computes the whole job, whose result is the single-instance one, and
+///   the others log why and exit successfully without output, so the job
+///   still succeeds and no two instances upload the same files.
+///
+/// Without `resourceconfig.json` (outside SageMaker) or with one host, the
+/// job runs here.
+pub fn computes_here() -> Result<bool> {
+    let dir = sagemaker_config_dir();
+    let read = |name: &str| -> Result<Option<serde_json::Value>> {
+        let path = dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                JobError::algorithm(format!("{} is not valid JSON: {e}", path.display()))
+            }),
+            Err(_) => Ok(None),
+        }
+    };
+    let Some(resources) = read("resourceconfig.json")? else {
+        return Ok(true);
+    };
+    let hosts: Vec<&str> = resources["hosts"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if hosts.len() <= 1 {
+        return Ok(true);
+    }
+    let sharded = read("processingjobconfig.json")?.is_some_and(|job| {
+        job["ProcessingInputs"].as_array().is_some_and(|inputs| {
+            inputs
+                .iter()
+                .any(|i| i["S3Input"]["S3DataDistributionType"].as_str() == Some("ShardedByS3Key"))
+        })
+    });
+    if sharded {
+        return Err(JobError::client(format!(
+            "This processing job has {} instances and an input distributed ShardedByS3Key, so no instance holds the whole dataset and openclarify run would compute on part of it. Use one instance, or FullyReplicated inputs, or the Spark driver (scripts/spark/) to spread the job over several machines.",
+            hosts.len()
+        )));
+    }
+    let current = resources["current_host"].as_str().unwrap_or_default();
+    if current == hosts[0] {
+        tracing::warn!(
+            hosts = hosts.len(),
+            "this job has {} instances; {current} computes it on the whole dataset and the others stay idle. To spread one job over several machines use the Spark driver (scripts/spark/).",
+            hosts.len()
+        );
+        Ok(true)
+    } else {
+        tracing::info!(
+            "instance {current} of {}: the first instance ({}) computes the whole job on the full data; this one writes nothing. To spread one job over several machines use the Spark driver (scripts/spark/).",
+            hosts.len(),
+            hosts[0]
+        );
+        Ok(false)
+    }
+}
+
 /// The processing input folder, against which relative URIs in the config
 /// resolve: the parent of the data path.
 pub fn input_root(data: &Path) -> PathBuf {

@@ -12,6 +12,7 @@
 //! - [`output`]: `analysis.json` in Clarify's shape.
 //! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
 //! - [`job`]: wires the stages for one run.
+//! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod dataset;
 pub mod demo;
 pub mod demo_model;
+pub mod distributed;
 pub mod error;
 pub mod explain;
 pub mod job;

@@ -14,9 +14,10 @@ use super::state::Key;
 use crate::dataset::value::{Cell, CellRef, ColumnKind, Value};
 use crate::dataset::Chunk;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// The rows FT needs, foldable chunk by chunk and mergeable.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlipTestRows {
     /// Columns kept (all but label, predicted label and excluded ones).
     columns: Vec<usize>,

@@ -10,6 +10,7 @@
 use crate::dataset::value::CellRef;
 use crate::dataset::Chunk;
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 /// Encoded raw cell (see [`CellRef::encode_into`]).
 pub type Key = Box<[u8]>;
@@ -28,7 +29,7 @@ pub struct Columns {
 }
 
 /// Counts of one facet.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FacetState {
     /// (facet, label, predicted, group) → rows.
     pub joint: FxHashMap<[Key; 4], u64>,
@@ -37,7 +38,7 @@ pub struct FacetState {
 }
 
 /// The whole mergeable bias state.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BiasState {
     /// One entry per facet, in config order.
     pub facets: Vec<FacetState>,

@@ -3,15 +3,44 @@
 use super::{files, Chunk, CHUNK_ROWS};
 use crate::config::{AnalysisConfig, NameOrIndex};
 use crate::error::{JobError, Result};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// What reading needs to know about the files' shape.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CsvLayout {
     /// The header line, when files start with one (skipped in each file).
     header_row: Option<Vec<String>>,
+    /// Skip each file's first line whatever it holds (a shard declared to
+    /// start with a header).
+    skip_first_line: bool,
     /// Number of columns every row must have.
     columns: usize,
+}
+
+/// Whether the files of a shard start with a header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeaderMode {
+    /// A first line equal to the dataset's header (as the plan recorded
+    /// it) is a header, as `run` treats part files.
+    Auto,
+    /// Every file starts with a header line.
+    Yes,
+    /// Every line is a data row.
+    No,
+}
+
+impl CsvLayout {
+    /// This layout for the files of a shard, per `mode`.
+    pub fn for_shard(&self, mode: HeaderMode) -> CsvLayout {
+        let mut layout = self.clone();
+        match mode {
+            HeaderMode::Auto => {}
+            HeaderMode::Yes => layout.skip_first_line = true,
+            HeaderMode::No => layout.header_row = None,
+        }
+        layout
+    }
 }
 
 /// Reads the first rows to decide the headers and whether files carry a
@@ -43,6 +72,7 @@ pub fn detect_layout(
             headers.clone(),
             CsvLayout {
                 header_row: Some(headers.clone()),
+                skip_first_line: false,
                 columns: first.len(),
             },
         ));
@@ -58,6 +88,7 @@ pub fn detect_layout(
             trimmed,
             CsvLayout {
                 header_row: Some(first.clone()),
+                skip_first_line: false,
                 columns: first.len(),
             },
         ))
@@ -67,6 +98,7 @@ pub fn detect_layout(
             generated,
             CsvLayout {
                 header_row: None,
+                skip_first_line: false,
                 columns: first.len(),
             },
         ))
@@ -176,7 +208,7 @@ impl ReadState<'_> {
             let first_of_file = self.line_in_file == 1;
             if first_of_file {
                 strip_bom(&mut record);
-                if self.is_header(&record) {
+                if self.layout.skip_first_line || self.is_header(&record) {
                     continue;
                 }
             }

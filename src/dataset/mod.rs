@@ -16,6 +16,8 @@ pub mod value;
 
 use crate::config::{AnalysisConfig, DatasetType, NameOrIndex};
 use crate::error::{JobError, Result};
+pub use csv_reader::{CsvLayout, HeaderMode};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use value::{Cell, CellRef};
 
@@ -26,7 +28,7 @@ use value::{Cell, CellRef};
 pub const CHUNK_ROWS: usize = 8000;
 
 /// Which column plays which role, as indices into a row's cells.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Names of all columns, in row order.
     pub headers: Vec<String>,
@@ -132,6 +134,18 @@ pub struct Dataset {
     files: Vec<PathBuf>,
     format: Format,
     side: Option<side::SideColumns>,
+    /// The dataset index of the first row (non-zero for a shard).
+    row_offset: u64,
+}
+
+/// How the shards of a dataset are read, fixed from the whole dataset so
+/// that a shard without a header line is read like the first one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ShardFormat {
+    /// CSV lines, with the whole dataset's header and width.
+    Csv(CsvLayout),
+    /// JSON Lines records, located by the config's JMESPath expressions.
+    JsonLines,
 }
 
 enum Format {
@@ -182,6 +196,59 @@ impl Dataset {
             files,
             format,
             side,
+            row_offset: 0,
+        })
+    }
+
+    /// How shards of this dataset are to be read, or why it cannot be cut
+    /// into line-based shards.
+    pub fn shard_format(&self) -> std::result::Result<ShardFormat, &'static str> {
+        if self.side.is_some() {
+            return Err(
+                "facet_dataset_uri and predicted_label_dataset_uri are joined to the whole dataset",
+            );
+        }
+        match &self.format {
+            Format::Csv(layout) => Ok(ShardFormat::Csv(layout.clone())),
+            Format::JsonLines(_) => Ok(ShardFormat::JsonLines),
+            Format::Json(_) => Err("an application/json dataset is one document, not lines"),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Err("Parquet files are not cut into lines"),
+        }
+    }
+
+    /// Opens one shard of a dataset: `files` read as `format` says (with
+    /// `header` deciding about CSV header lines), the columns as `schema`
+    /// (from the whole dataset) names them, rows numbered from `row_offset`.
+    pub fn open_shard(
+        config: &AnalysisConfig,
+        files: Vec<PathBuf>,
+        format: &ShardFormat,
+        header: HeaderMode,
+        schema: Schema,
+        row_offset: u64,
+    ) -> Result<Dataset> {
+        let format = match format {
+            ShardFormat::Csv(layout) => Format::Csv(layout.for_shard(header)),
+            ShardFormat::JsonLines => {
+                let layout = json_reader::JsonLayout::new(config, &files, true)?;
+                if layout.headers.len() != schema.headers.len() {
+                    return Err(JobError::client(format!(
+                        "{}: its records have {} columns but the plan's dataset has {}; every shard must hold records of the same shape.",
+                        files[0].display(),
+                        layout.headers.len(),
+                        schema.headers.len()
+                    )));
+                }
+                Format::JsonLines(layout)
+            }
+        };
+        Ok(Dataset {
+            schema,
+            files,
+            format,
+            side: None,
+            row_offset,
         })
     }
 
@@ -197,9 +264,19 @@ impl Dataset {
                 self.schema.headers.len(),
             )),
         };
-        Ok(match &self.side {
+        let inner = match &self.side {
             None => inner,
             Some(side) => Box::new(side.join(inner)),
+        };
+        let offset = self.row_offset;
+        Ok(match offset {
+            0 => inner,
+            _ => Box::new(inner.map(move |chunk| {
+                chunk.map(|mut c| {
+                    c.first_row += offset;
+                    c
+                })
+            })),
         })
     }
 }

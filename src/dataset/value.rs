@@ -6,6 +6,7 @@
 //! or continuous, how a value prints) follow that column type, so readers keep
 //! cells raw and [`ColumnKind::infer`] types a column from its distinct values.
 
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
@@ -27,7 +28,7 @@ pub enum CellRef<'a> {
 }
 
 /// An owned cell: the same variants as [`CellRef`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Cell {
     /// Empty or absent.
     Missing,
@@ -226,7 +227,7 @@ fn kind_order(v: &Value) -> u8 {
 }
 
 /// The pandas dtype a column would get when read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ColumnKind {
     /// Every value an integer, none missing.
     Int,

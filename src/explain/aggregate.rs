@@ -7,14 +7,17 @@
 //! the mean of the two middle values, as numpy computes it.
 //!
 //! [`GlobalShapState`] folds rows in and merges with another state, so shards
-//! can be aggregated anywhere. For the means it keeps only sums and a count:
-//! constant memory, and merging is exact up to the order of float additions
-//! (a few ulps). The median cannot be merged from a summary, so for `median`
+//! can be aggregated anywhere. For the means it keeps only exact sums
+//! ([`ExactSum`]) and a count: constant memory, and the result has the same
+//! bits whatever the split and merge order. The median cannot be merged from a summary, so for `median`
 //! the state keeps every local value (rows × features × outputs floats);
 //! merging concatenates them and the result does not depend on the order.
 
+use super::exact_sum::ExactSum;
+use serde::{Deserialize, Serialize};
+
 /// How local values become one global value per feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AggregationMethod {
     /// Mean of absolute values (Clarify's default).
     MeanAbs,
@@ -39,16 +42,16 @@ impl AggregationMethod {
 }
 
 /// What the state accumulates for each (output, feature) pair.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Accumulated {
     /// Σ|φ| or Σφ², flattened output-major.
-    Sums(Vec<f64>),
+    Sums(Vec<ExactSum>),
     /// Every φ, one vector per (output, feature), flattened output-major.
     Values(Vec<Vec<f64>>),
 }
 
 /// Mergeable aggregation state for one explained dataset (or shard of it).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GlobalShapState {
     method: AggregationMethod,
     num_outputs: usize,
@@ -65,7 +68,7 @@ impl GlobalShapState {
         let accumulated = match method {
             AggregationMethod::Median => Accumulated::Values(vec![Vec::new(); cells]),
             AggregationMethod::MeanAbs | AggregationMethod::MeanSq => {
-                Accumulated::Sums(vec![0.0; cells])
+                Accumulated::Sums(vec![ExactSum::default(); cells])
             }
         };
         GlobalShapState {
@@ -90,7 +93,7 @@ impl GlobalShapState {
             Accumulated::Sums(sums) => {
                 let square = self.method == AggregationMethod::MeanSq;
                 for (sum, phi) in sums.iter_mut().zip(values) {
-                    *sum += if square { phi * phi } else { phi.abs() };
+                    sum.add(if square { phi * phi } else { phi.abs() });
                 }
             }
             Accumulated::Values(all) => {
@@ -112,7 +115,7 @@ impl GlobalShapState {
         );
         match (&mut self.accumulated, other.accumulated) {
             (Accumulated::Sums(mine), Accumulated::Sums(theirs)) => {
-                mine.iter_mut().zip(theirs).for_each(|(a, b)| *a += b);
+                mine.iter_mut().zip(&theirs).for_each(|(a, b)| a.merge(b));
             }
             (Accumulated::Values(mine), Accumulated::Values(theirs)) => {
                 mine.iter_mut().zip(theirs).for_each(|(a, b)| a.extend(b));
@@ -126,7 +129,7 @@ impl GlobalShapState {
     /// With no rows every value is NaN (a mean or median of nothing).
     pub fn global_values(&self) -> Vec<Vec<f64>> {
         let flat: Vec<f64> = match &self.accumulated {
-            Accumulated::Sums(sums) => sums.iter().map(|s| s / self.rows as f64).collect(),
+            Accumulated::Sums(sums) => sums.iter().map(|s| s.value() / self.rows as f64).collect(),
             Accumulated::Values(all) => all.iter().map(|values| median(values)).collect(),
         };
         if self.num_features == 0 {
@@ -241,8 +244,7 @@ mod tests {
 
     proptest! {
         /// Splitting the rows anywhere and merging the two states gives the
-        /// same global values as one pass (medians exactly, means up to the
-        /// reordering of float additions).
+        /// same global values as one pass, to the bit.
         #[test]
         fn split_and_merge_matches_one_pass(
             rows in proptest::collection::vec(row(), 1..40),
@@ -255,11 +257,7 @@ mod tests {
                 left.merge(fold(method, &rows[split..]));
                 let merged = left.global_values();
                 for (a, b) in whole.iter().flatten().zip(merged.iter().flatten()) {
-                    if method == AggregationMethod::Median {
-                        prop_assert_eq!(a, b);
-                    } else {
-                        prop_assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{} vs {}", a, b);
-                    }
+                    prop_assert_eq!(a.to_bits(), b.to_bits());
                 }
             }
         }

@@ -12,6 +12,8 @@
 //!   weighted least-squares solve, reproducible per dataset row.
 //! - [`aggregate`] holds `global_shap_values` (`mean_abs`, `median`, `mean_sq`)
 //!   from local values, as a mergeable state.
+//! - [`exact_sum`] holds float sums whose bits do not depend on the order of
+//!   their terms, so merged shards equal one pass.
 //! - [`baseline`] holds a baseline summarising the data when none is configured
 //!   (k-means, or k-prototypes when categorical columns are present).
 //! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
@@ -20,6 +22,7 @@
 
 pub mod aggregate;
 pub mod baseline;
+pub mod exact_sum;
 pub mod kernel_shap;
 mod least_squares;
 pub mod pdp;

@@ -3,8 +3,9 @@
 //! For one feature: build its grid ([`numerical_grid`] or
 //! [`categorical_grid`]), send [`synthetic_rows`] to the model (every data
 //! row with the feature set to each grid value), then
-//! [`Grid::partial_dependence`] averages the answers per grid value into the
-//! element of `explanations.pdp` (contract §5.6).
+//! [`PdpSums`] adds up the answers per grid value, shard by shard, and
+//! [`Grid::partial_dependence`] averages them into the element of
+//! `explanations.pdp` (contract §5.6).
 //!
 //! The grid follows the contract: a numerical feature gets the centres of
 //! `grid_resolution` equal-width buckets over `[min, max]`, a categorical one
@@ -13,8 +14,9 @@
 //! (shap.md doubt D7 leaves counts versus fractions open; the contract says
 //! fractions).
 
+use super::exact_sum::ExactSum;
 use crate::config::PdpConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `grid_resolution` when the config omits it: the SDK's `PDPConfig` default
 /// (the schema requires the key, so this only covers hand-written configs).
@@ -28,7 +30,7 @@ pub fn grid_resolution(config: &PdpConfig) -> usize {
 }
 
 /// How a feature's grid was built; serialised as the contract's `data_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataType {
     /// Equal-width buckets over the feature's range.
@@ -38,7 +40,7 @@ pub enum DataType {
 }
 
 /// The values one feature is set to, with the share of data rows each stands for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grid<V> {
     /// Numerical or categorical.
     pub data_type: DataType,
@@ -144,31 +146,65 @@ pub struct PartialDependence<V> {
     pub label_headers: Vec<String>,
 }
 
+/// The model's answers to [`synthetic_rows`] summed per output and grid
+/// value, with the number of data rows: mergeable across shards, and the
+/// same bits in any order ([`ExactSum`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PdpSums {
+    /// `sums[k][g]`: output `k` summed over the rows set to grid value `g`.
+    sums: Vec<Vec<ExactSum>>,
+    /// Data rows added.
+    rows: u64,
+}
+
+impl PdpSums {
+    /// Adds the answers for `rows` data rows: `outputs[k]` holds output `k`
+    /// for each synthetic row, grid-major as [`synthetic_rows`] builds them.
+    pub fn add(&mut self, outputs: &[Vec<f64>], rows: usize) {
+        if self.sums.len() < outputs.len() {
+            self.sums.resize_with(outputs.len(), Vec::new);
+        }
+        for (sums, answers) in self.sums.iter_mut().zip(outputs) {
+            let per_value = answers.chunks(rows.max(1));
+            if sums.len() < per_value.len() {
+                sums.resize_with(per_value.len(), ExactSum::default);
+            }
+            for (sum, chunk) in sums.iter_mut().zip(per_value) {
+                chunk.iter().for_each(|&a| sum.add(a));
+            }
+        }
+        self.rows += rows as u64;
+    }
+
+    /// Adds another shard's sums.
+    pub fn merge(&mut self, other: &PdpSums) {
+        if self.sums.len() < other.sums.len() {
+            self.sums.resize_with(other.sums.len(), Vec::new);
+        }
+        for (mine, theirs) in self.sums.iter_mut().zip(&other.sums) {
+            if mine.len() < theirs.len() {
+                mine.resize_with(theirs.len(), ExactSum::default);
+            }
+            mine.iter_mut().zip(theirs).for_each(|(a, b)| a.merge(b));
+        }
+        self.rows += other.rows;
+    }
+}
+
 impl<V> Grid<V> {
-    /// Averages the model's answers to [`synthetic_rows`] into the PDP result.
-    ///
-    /// `outputs[k]` holds output `k` for every synthetic row, in the order
-    /// [`synthetic_rows`] built them; `label_headers` names the outputs.
+    /// Averages the summed answers into the PDP result; `label_headers`
+    /// names the outputs.
     pub fn partial_dependence(
         self,
         feature_name: &str,
         label_headers: Vec<String>,
-        outputs: &[Vec<f64>],
+        sums: &PdpSums,
     ) -> PartialDependence<V> {
-        assert_eq!(outputs.len(), label_headers.len(), "one header per output");
-        let grid_len = self.feature_values.len();
-        let model_predictions = outputs
-            .iter()
-            .map(|answers| {
-                let rows_per_value = answers.len().checked_div(grid_len).unwrap_or(0);
-                assert_eq!(
-                    rows_per_value * grid_len,
-                    answers.len(),
-                    "the same rows for each grid value"
-                );
-                answers
-                    .chunks_exact(rows_per_value.max(1))
-                    .map(|chunk| chunk.iter().sum::<f64>() / rows_per_value as f64)
+        let model_predictions = (0..label_headers.len())
+            .map(|k| {
+                let per_value = sums.sums.get(k).map_or(&[][..], Vec::as_slice);
+                (0..self.feature_values.len())
+                    .map(|g| per_value.get(g).map_or(f64::NAN, |s| s.value()) / sums.rows as f64)
                     .collect()
             })
             .collect();
@@ -233,7 +269,9 @@ mod tests {
             .map(|k| synthetic.iter().map(|r| model(r)[k]).collect())
             .collect();
         let grid_values = grid.feature_values.clone();
-        let pdp = grid.partial_dependence("z0", vec!["label0".into(), "label1".into()], &outputs);
+        let mut sums = PdpSums::default();
+        sums.add(&outputs, rows.len());
+        let pdp = grid.partial_dependence("z0", vec!["label0".into(), "label1".into()], &sums);
         let mean_rest = rows.iter().map(|r| -2.0 * r[1] + 1.0).sum::<f64>() / rows.len() as f64;
         let line: Vec<f64> = grid_values.iter().map(|g| 3.0 * g + mean_rest).collect();
         assert_close(&pdp.model_predictions[0], &line);
@@ -247,7 +285,9 @@ mod tests {
         let rows = vec![vec!["x".to_string(), "k".to_string()]];
         let synthetic = synthetic_rows(&rows, 0, &grid.feature_values);
         assert_eq!(synthetic, vec![vec!["x", "k"], vec!["y", "k"]]);
-        let pdp = grid.partial_dependence("colour", vec!["label0".into()], &[vec![0.25, 0.75]]);
+        let mut sums = PdpSums::default();
+        sums.add(&[vec![0.25, 0.75]], 1);
+        let pdp = grid.partial_dependence("colour", vec!["label0".into()], &sums);
         assert_eq!(
             serde_json::to_value(&pdp).unwrap(),
             serde_json::json!({

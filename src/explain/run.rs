@@ -1,26 +1,35 @@
 //! Running `methods.shap` and `methods.pdp` against the model: the I/O half
 //! of explainability, around the pure computations of this module's siblings.
 //!
-//! [`explanations`] reads the feature rows into memory, settles the baseline
-//! (inline rows, a file in the processing input, or clusters of the data
-//! written to `explanations_shap/baseline.csv`), and sends synthetic rows to
-//! the model through the [`Predictor`]. Synthetic rows of many explained
-//! rows go into one `predict` call of up to [`RECORDS_PER_CALL`] records, so
-//! that requests are full batches and the predictor's concurrency is used;
-//! two such calls are in flight at once so the endpoint never waits for the
-//! solver. It returns the `explanations` object of `analysis.json`
-//! (contract §5.5–5.6) and writes `explanations_shap/out.csv` (§5.7).
+//! The work comes in three steps so that a distributed run can spread the
+//! middle one over shards ([`crate::distributed`]); a single-process run
+//! does the same three steps on the whole dataset:
+//!
+//! - [`plan`] reads what needs the whole dataset: the SHAP baseline (inline
+//!   rows, a file in the processing input, or clusters of the data) and the
+//!   PDP grids.
+//! - [`partial`] explains the rows of one shard: it sends synthetic rows to
+//!   the model through the [`Predictor`] and keeps local SHAP values, their
+//!   running aggregates and PDP sums in a mergeable [`ExplainState`].
+//!   Synthetic rows of many explained rows go into one `predict` call of up
+//!   to [`RECORDS_PER_CALL`] records, so that requests are full batches and
+//!   the predictor's concurrency is used; two such calls are in flight at
+//!   once so the endpoint never waits for the solver.
+//! - [`finish`] turns the merged state into the `explanations` object of
+//!   `analysis.json` (contract §5.5–5.6) and writes `explanations_shap/`
+//!   (§5.7).
 
 use super::baseline::{self, BaselineValue, Column};
-use super::pdp::{self, Grid};
+use super::pdp::{self, Grid, PdpSums};
 use super::{coalition_budget, AggregationMethod, GlobalShapState, KernelShap, KernelShapSettings};
 use crate::config::{AnalysisConfig, DatasetType, NameOrIndex, PdpConfig, ShapConfig};
 use crate::dataset::value::{decode_key, Cell, ColumnKind, Value};
-use crate::dataset::{files, Dataset};
+use crate::dataset::{files, Dataset, Schema};
 use crate::error::{JobError, Result};
-use crate::job::{JobOptions, JobPaths};
+use crate::job::JobOptions;
 use crate::predictor::{outputs, Predictor};
 use futures_util::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::ops::Range;
 use std::path::Path;
@@ -42,50 +51,305 @@ const DEFAULT_TOP_K_FEATURES: usize = 10;
 pub struct Explanations {
     /// The `explanations` object of `analysis.json`.
     pub section: Json,
-    /// Dataset rows read.
+    /// Dataset rows explained.
     pub rows: u64,
 }
 
-/// Runs the configured `methods.shap` and `methods.pdp` and returns the
-/// `explanations` section; writes `explanations_shap/` files under
-/// `paths.output` on the way.
-///
-/// Memory: every dataset row's feature cells are held at once (SHAP explains
-/// every row and PDP averages over all of them), about `rows × features`
-/// cells; plus, for `agg_method: median`, `rows × features × outputs` floats.
-pub fn explanations(
-    config: &AnalysisConfig,
-    dataset: &Dataset,
-    paths: &JobPaths,
-    options: &JobOptions,
-) -> Result<Explanations> {
-    let features = Features::new(config, dataset)?;
-    let model = Model::new(config, &features, options)?;
-    let records = Records::read(dataset, &features)?;
-    let mut section = Map::new();
-    let shap = match &config.methods.shap {
-        Some(shap_config) => {
-            let shap = explain_rows(config, shap_config, &features, &records, &model, paths)?;
-            section.insert("kernel_shap".into(), shap.section.clone());
-            Some(shap)
+/// What explanations need from the whole dataset, fixed before any shard is
+/// read so that every shard explains against the same baseline and grids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainPlan {
+    /// The SHAP baseline rows (all features, model order), when SHAP runs.
+    baseline: Option<Vec<Vec<Cell>>>,
+    /// Whether the baseline was computed from the data, and so is written
+    /// to `explanations_shap/baseline.csv`.
+    computed_baseline: bool,
+    /// A grid for every feature PDP may plot, by feature position. When
+    /// `methods.pdp.features` is absent the plotted features are the top
+    /// SHAP features, known only once every shard is merged, so every
+    /// explained feature gets a grid.
+    grids: Vec<(usize, PlannedGrid)>,
+}
+
+/// A PDP grid, with how its values are sent to the model and written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum PlannedGrid {
+    /// Bucket centres of a numeric feature.
+    Numerical(Grid<f64>),
+    /// Distinct values of a feature of this pandas kind.
+    Categorical(ColumnKind, Grid<Cell>),
+}
+
+impl PlannedGrid {
+    /// The grid values as cells for the model.
+    fn cells(&self, features: &Features) -> Vec<Cell> {
+        match self {
+            PlannedGrid::Numerical(grid) => grid
+                .feature_values
+                .iter()
+                .map(|&v| features.number_cell(v))
+                .collect(),
+            PlannedGrid::Categorical(_, grid) => grid.feature_values.clone(),
         }
+    }
+
+    /// The grid with its values as JSON for the output.
+    fn to_json(&self) -> Grid<Json> {
+        match self {
+            PlannedGrid::Numerical(grid) => json_grid(grid, |&v| Json::from(v)),
+            PlannedGrid::Categorical(kind, grid) => {
+                json_grid(grid, |c| value_json(kind.value_of(c)))
+            }
+        }
+    }
+}
+
+/// Settles the baseline and PDP grids from the whole dataset. `data` is the
+/// dataset path, against which a baseline file's relative URI resolves.
+///
+/// Memory: when a baseline is computed or PDP runs, every row's feature
+/// cells are held at once (the clustering and the grids see all of them).
+pub fn plan(config: &AnalysisConfig, dataset: &Dataset, data: &Path) -> Result<ExplainPlan> {
+    let features = Features::new(config, &dataset.schema)?;
+    let needs_rows = config.methods.pdp.is_some()
+        || config
+            .methods
+            .shap
+            .as_ref()
+            .is_some_and(|s| s.baseline.is_none());
+    let records = match needs_rows {
+        true => Records::read(dataset, &features)?,
+        false => Records::default(),
+    };
+    if needs_rows && records.rows.is_empty() {
+        return Err(empty_dataset());
+    }
+    let baseline = match &config.methods.shap {
+        Some(shap) => Some(shap_baseline(config, shap, &features, &records, data)?),
         None => None,
     };
-    if let Some(pdp_config) = &config.methods.pdp {
-        let plotted = pdp_features(pdp_config, &features, shap.as_ref())?;
-        let curves = plotted
+    let grids = match &config.methods.pdp {
+        Some(pdp_config) => pdp_candidates(pdp_config, &features, config.methods.shap.is_some())?
             .into_iter()
-            .map(|feature| partial_dependence(pdp_config, feature, &features, &records, &model))
-            .collect::<Result<Vec<Json>>>()?;
-        section.insert("pdp".into(), Json::Array(curves));
+            .map(|position| (position, planned_grid(pdp_config, position, &records)))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(ExplainPlan {
+        baseline,
+        computed_baseline: config
+            .methods
+            .shap
+            .as_ref()
+            .is_some_and(|s| s.baseline.is_none()),
+        grids,
+    })
+}
+
+fn empty_dataset() -> JobError {
+    JobError::client(
+        "Dataset is empty: no data rows to explain were read (only a header, or blank lines?).",
+    )
+}
+
+/// One shard's explanations: local SHAP values, their running aggregates
+/// and PDP sums. States merge in any order and grouping with the same
+/// result, to the bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainState {
+    /// Rows explained.
+    rows: u64,
+    /// The dataset index of the shard's first row (for a deterministic
+    /// choice of expected values when merging).
+    first_row: u64,
+    /// Scores per record, from the model's first answer; `None` for a
+    /// shard without rows, which never called the model.
+    num_outputs: Option<usize>,
+    /// SHAP, when configured and the shard has rows.
+    shap: Option<ShapState>,
+    /// PDP sums, one per planned grid (empty for a shard without rows).
+    pdp: Vec<PdpSums>,
+}
+
+/// SHAP values of a shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ShapState {
+    /// E[f] per output over the baseline.
+    expected: Vec<f64>,
+    /// The running aggregates for `global_shap_values`.
+    global: GlobalShapState,
+    /// Each row's values (only with `save_local_shap_values`).
+    local: Vec<LocalRow>,
+}
+
+/// One row of `explanations_shap/out.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct LocalRow {
+    /// Index of the row in the dataset: rows are written in this order.
+    row: u64,
+    /// The joinsource value, as text.
+    id: Option<String>,
+    /// The SHAP values, output-major.
+    values: Vec<f64>,
+}
+
+impl ExplainState {
+    /// Adds another shard's state. Fails when the model gave a different
+    /// number of scores per record on the two shards.
+    pub fn merge(self, other: ExplainState) -> Result<ExplainState> {
+        if other.rows == 0 {
+            return Ok(self);
+        }
+        if self.rows == 0 {
+            return Ok(other);
+        }
+        if self.num_outputs != other.num_outputs || self.pdp.len() != other.pdp.len() {
+            return Err(JobError::client(format!(
+                "The model gave {} scores per record for the rows from dataset row {} but {} for the rows from row {}; SHAP and PDP need the same number of scores for every record.",
+                self.num_outputs.unwrap_or(0),
+                self.first_row,
+                other.num_outputs.unwrap_or(0),
+                other.first_row
+            )));
+        }
+        // The expected values come from the shard that starts first, so
+        // that merging in another order cannot change them.
+        let (first, second) = match self.first_row <= other.first_row {
+            true => (self, other),
+            false => (other, self),
+        };
+        let shap = match (first.shap, second.shap) {
+            (Some(mut a), Some(b)) => {
+                a.global.merge(b.global);
+                a.local.extend(b.local);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        let pdp = first
+            .pdp
+            .into_iter()
+            .zip(second.pdp)
+            .map(|(mut a, b)| {
+                a.merge(&b);
+                a
+            })
+            .collect();
+        Ok(ExplainState {
+            rows: first.rows + second.rows,
+            first_row: first.first_row,
+            num_outputs: first.num_outputs,
+            shap,
+            pdp,
+        })
     }
+}
+
+/// Explains the rows of `dataset` (a shard, or the whole dataset) against
+/// the plan's baseline and grids.
+///
+/// Memory: the shard's feature cells are held at once, about
+/// `rows × features` cells; plus, for `agg_method: median`,
+/// `rows × features × outputs` floats.
+pub fn partial(
+    config: &AnalysisConfig,
+    plan: &ExplainPlan,
+    dataset: &Dataset,
+    options: &JobOptions,
+) -> Result<ExplainState> {
+    let features = Features::new(config, &dataset.schema)?;
+    let records = Records::read(dataset, &features)?;
+    let mut state = ExplainState {
+        rows: records.rows.len() as u64,
+        first_row: records.first_row,
+        num_outputs: None,
+        shap: None,
+        pdp: Vec::new(),
+    };
+    if records.rows.is_empty() {
+        return Ok(state);
+    }
+    let model = Model::new(config, &features, options)?;
+    if let (Some(shap_config), Some(baseline)) = (&config.methods.shap, &plan.baseline) {
+        state.shap = Some(explain_rows(
+            shap_config,
+            baseline,
+            &features,
+            &records,
+            &model,
+        )?);
+    }
+    state.pdp = plan
+        .grids
+        .iter()
+        .map(|(position, grid)| pdp_sums(*position, grid, &features, &records, &model))
+        .collect::<Result<_>>()?;
+    state.num_outputs = model.num_outputs.get().copied();
     tracing::info!(
         requests = model.predictor.requests_sent(),
         "explanations done"
     );
+    Ok(state)
+}
+
+/// Writes `explanations_shap/` under `output` and returns the
+/// `explanations` section for the merged state of every row.
+pub fn finish(
+    config: &AnalysisConfig,
+    schema: &Schema,
+    plan: &ExplainPlan,
+    state: ExplainState,
+    output: &Path,
+) -> Result<Explanations> {
+    if state.rows == 0 {
+        return Err(empty_dataset());
+    }
+    let features = Features::new(config, schema)?;
+    let labels = label_names(config, state.num_outputs.unwrap_or(0));
+    let mut section = Map::new();
+    let mut first_output_global = None;
+    if let (Some(shap_config), Some(shap)) = (&config.methods.shap, state.shap) {
+        if let (true, Some(baseline)) = (plan.computed_baseline, &plan.baseline) {
+            write_baseline(baseline, output)?;
+        }
+        let global = shap.global.global_values();
+        let joinsource = schema.joinsource.map(|c| schema.headers[c].as_str());
+        write_local_values(
+            shap_config,
+            &features,
+            joinsource,
+            &labels,
+            shap.local,
+            output,
+        )?;
+        section.insert(
+            "kernel_shap".into(),
+            shap_section(&features, &labels, &global, &shap.expected),
+        );
+        first_output_global = global.into_iter().next();
+    }
+    if let Some(pdp_config) = &config.methods.pdp {
+        let plotted = pdp_features(pdp_config, &features, first_output_global.as_deref())?;
+        let curves = plotted
+            .into_iter()
+            .map(|position| {
+                let at = plan.grids.iter().position(|(p, _)| *p == position);
+                let (grid, sums) = at
+                    .and_then(|i| Some((&plan.grids[i].1, state.pdp.get(i)?)))
+                    .ok_or_else(|| {
+                        JobError::algorithm(format!(
+                            "The plan has no PDP grid for feature {}; make the plan again with this config.",
+                            features.names[position]
+                        ))
+                    })?;
+                Ok(pdp_curve(&features.names[position], grid, sums, &labels))
+            })
+            .collect::<Result<Vec<Json>>>()?;
+        section.insert("pdp".into(), Json::Array(curves));
+    }
     Ok(Explanations {
         section: Json::Object(section),
-        rows: records.rows.len() as u64,
+        rows: state.rows,
     })
 }
 
@@ -103,8 +367,7 @@ struct Features {
 }
 
 impl Features {
-    fn new(config: &AnalysisConfig, dataset: &Dataset) -> Result<Features> {
-        let schema = &dataset.schema;
+    fn new(config: &AnalysisConfig, schema: &Schema) -> Result<Features> {
         let names: Vec<String> = schema
             .features
             .iter()
@@ -186,36 +449,36 @@ fn text_cell(text: &str) -> Cell {
 }
 
 /// The dataset rows in memory: the model's feature cells of every row, and
-/// the joinsource identifier when one is configured.
+/// the joinsource identifier (as text) when one is configured.
+#[derive(Default)]
 struct Records {
+    /// The dataset index of the first row.
+    first_row: u64,
     rows: Vec<Vec<Cell>>,
-    ids: Option<(String, Vec<Cell>)>,
+    ids: Option<Vec<String>>,
 }
 
 impl Records {
     fn read(dataset: &Dataset, features: &Features) -> Result<Records> {
         let joinsource = dataset.schema.joinsource;
-        let mut rows = Vec::new();
-        let mut ids = Vec::new();
+        let mut records = Records {
+            ids: joinsource.map(|_| Vec::new()),
+            ..Records::default()
+        };
         for chunk in dataset.chunks()? {
             let chunk = chunk?;
+            if records.rows.is_empty() {
+                records.first_row = chunk.first_row;
+            }
             for r in 0..chunk.len() {
-                rows.push(chunk.record(r, &features.columns));
-                if let Some(column) = joinsource {
-                    ids.push(chunk.cell(r, column).to_owned());
+                records.rows.push(chunk.record(r, &features.columns));
+                if let (Some(column), Some(ids)) = (joinsource, records.ids.as_mut()) {
+                    ids.push(cell_text(&chunk.cell(r, column).to_owned()));
                 }
             }
         }
-        if rows.is_empty() {
-            return Err(JobError::client(
-                "Dataset is empty: no data rows to explain were read (only a header, or blank lines?).",
-            ));
-        }
-        tracing::info!(rows = rows.len(), "rows to explain read");
-        Ok(Records {
-            rows,
-            ids: joinsource.map(|c| (dataset.schema.headers[c].clone(), ids)),
-        })
+        tracing::info!(rows = records.rows.len(), "rows to explain read");
+        Ok(records)
     }
 
     /// The kind pandas would give feature `position`'s column.
@@ -231,8 +494,6 @@ struct Model {
     /// Scores per record, fixed by the first answer; every later answer
     /// must have as many.
     num_outputs: OnceLock<usize>,
-    /// `predictor.label_headers`, which name the outputs when they fit.
-    label_headers: Option<Vec<String>>,
 }
 
 impl Model {
@@ -248,11 +509,6 @@ impl Model {
             predictor,
             runtime: crate::predictor::runtime()?,
             num_outputs: OnceLock::new(),
-            label_headers: config
-                .predictor
-                .as_ref()
-                .and_then(|p| p.label_headers.as_ref())
-                .map(|h| h.iter().map(|v| v.py_str()).collect()),
         })
     }
 
@@ -300,73 +556,94 @@ impl Model {
         }
         Ok(by_output)
     }
+}
 
-    /// Names of the outputs: `label_headers` when there is one per output,
-    /// else `label0`, `label1`, ….
-    fn label_names(&self) -> Vec<String> {
-        let count = self.num_outputs.get().copied().unwrap_or(0);
-        match &self.label_headers {
-            Some(headers) if headers.len() == count => headers.clone(),
-            _ => (0..count).map(|k| format!("label{k}")).collect(),
-        }
+/// Names of the model's `count` outputs: `predictor.label_headers` when
+/// there is one per output, else `label0`, `label1`, ….
+fn label_names(config: &AnalysisConfig, count: usize) -> Vec<String> {
+    let headers = config
+        .predictor
+        .as_ref()
+        .and_then(|p| p.label_headers.as_ref());
+    match headers {
+        Some(headers) if headers.len() == count => headers.iter().map(|v| v.py_str()).collect(),
+        _ => (0..count).map(|k| format!("label{k}")).collect(),
     }
 }
 
-/// The SHAP part of the result, kept for PDP's choice of features.
-struct ShapResult {
-    section: Json,
-    /// Global values of the first output, one per explained feature.
-    first_output_global: Vec<f64>,
-}
-
-/// Explains every row with Kernel SHAP and aggregates the values.
+/// Explains every row of `records` with Kernel SHAP against `baseline`.
 fn explain_rows(
-    config: &AnalysisConfig,
     shap: &ShapConfig,
+    baseline: &[Vec<Cell>],
     features: &Features,
     records: &Records,
     model: &Model,
-    paths: &JobPaths,
-) -> Result<ShapResult> {
-    let method = AggregationMethod::from_config(shap.agg_method.as_deref())
-        .expect("the config validation accepts only known agg_method names");
+) -> Result<ShapState> {
+    let method = AggregationMethod::from_config(shap.agg_method.as_deref()).ok_or_else(|| {
+        JobError::client("methods.shap.agg_method: use mean_abs, median or mean_sq.")
+    })?;
     let settings = KernelShapSettings::from_config(shap);
-    let full_baseline = shap_baseline(config, shap, features, records, paths)?;
     let baseline_scores = model
         .runtime
-        .block_on(model.scores(&full_baseline, |b| format!("baseline row {b}")))?;
-    let explained_baseline: Vec<Vec<Cell>> = full_baseline
+        .block_on(model.scores(baseline, |b| format!("baseline row {b}")))?;
+    let explained_baseline: Vec<Vec<Cell>> = baseline
         .iter()
         .map(|row| pick(row, &features.explained))
         .collect();
-    let (full_baseline_rows, num_samples) = (full_baseline.len(), settings.num_samples);
+    let num_samples = settings.num_samples;
     let explainer = KernelShap::new(explained_baseline, settings);
     let expected = explainer.expected_values(&baseline_scores);
-    let labels = model.label_names();
-    let mut global = GlobalShapState::new(method, labels.len(), features.explained.len());
-    let mut local = LocalValues::new(shap, features, records, &labels);
+    let num_outputs = model.num_outputs.get().copied().unwrap_or(0);
+    let mut global = GlobalShapState::new(method, num_outputs, features.explained.len());
+    let keep_local = shap.save_local_shap_values.unwrap_or(false);
+    let mut local = Vec::new();
 
-    let per_row = records_per_row(features, full_baseline_rows, num_samples);
+    let per_row = records_per_row(features, baseline.len(), num_samples);
     let rows_per_call = RECORDS_PER_CALL / per_row;
     let blocks = ranges(records.rows.len(), rows_per_call);
     let explained = futures_util::stream::iter(blocks)
         .map(|rows| {
             let (explainer, expected) = (&explainer, &expected);
-            async move { explain_block(explainer, features, records, model, rows, expected).await }
+            async move {
+                let values =
+                    explain_block(explainer, features, records, model, rows.clone(), expected)
+                        .await?;
+                Ok::<_, JobError>((rows, values))
+            }
         })
         .buffered(CALLS_IN_FLIGHT);
-    model.runtime.block_on(explained.try_for_each(|values| {
-        for row_values in values {
-            global.add_row(&row_values);
-            local.add_row(&row_values);
-        }
-        std::future::ready(Ok(()))
-    }))?;
-    local.write(&paths.output)?;
+    model
+        .runtime
+        .block_on(explained.try_for_each(|(rows, values)| {
+            for (row, row_values) in rows.zip(values) {
+                global.add_row(&row_values);
+                if keep_local {
+                    local.push(LocalRow {
+                        row: records.first_row + row as u64,
+                        id: records.ids.as_ref().map(|ids| ids[row].clone()),
+                        values: row_values.into_iter().flatten().collect(),
+                    });
+                }
+            }
+            std::future::ready(Ok(()))
+        }))?;
+    Ok(ShapState {
+        expected,
+        global,
+        local,
+    })
+}
 
-    let global_values = global.global_values();
+/// The `kernel_shap` object: per output, the global values by feature name
+/// and the expected value.
+fn shap_section(
+    features: &Features,
+    labels: &[String],
+    global: &[Vec<f64>],
+    expected: &[f64],
+) -> Json {
     let mut section = Map::new();
-    for ((label, values), expected_value) in labels.iter().zip(&global_values).zip(&expected) {
+    for ((label, values), expected_value) in labels.iter().zip(global).zip(expected) {
         let named: Map<String, Json> = features
             .explained
             .iter()
@@ -378,10 +655,7 @@ fn explain_rows(
         entry.insert("expected_value".into(), Json::from(*expected_value));
         section.insert(label.clone(), Json::Object(entry));
     }
-    Ok(ShapResult {
-        section: Json::Object(section),
-        first_output_global: global_values.into_iter().next().unwrap_or_default(),
-    })
+    Json::Object(section)
 }
 
 /// The cells of `row` at `positions`.
@@ -428,7 +702,9 @@ async fn explain_block(
     for row in rows.clone() {
         let full = &records.rows[row];
         let cells = pick(full, &features.explained);
-        let plan = explainer.plan(&cells, row as u64);
+        // Seeds are keyed to the row's index in the whole dataset, so a
+        // shard explains its rows exactly as a single pass would.
+        let plan = explainer.plan(&cells, records.first_row + row as u64);
         starts.push(block.len());
         block.push(full.clone());
         if features.is_subset() {
@@ -447,9 +723,10 @@ async fn explain_block(
     let scores = model
         .scores(&block, |i| {
             let row = owner(i);
+            let global = records.first_row + row as u64;
             match i == starts[row - rows.start] {
-                true => format!("dataset row {row}"),
-                false => format!("a synthetic record of dataset row {row}"),
+                true => format!("dataset row {global}"),
+                false => format!("a synthetic record of dataset row {global}"),
             }
         })
         .await?;
@@ -497,18 +774,18 @@ fn shap_baseline(
     shap: &ShapConfig,
     features: &Features,
     records: &Records,
-    paths: &JobPaths,
+    data: &Path,
 ) -> Result<Vec<Vec<Cell>>> {
     const KEY: &str = "methods.shap.baseline";
     let rows = match &shap.baseline {
-        None => return computed_baseline(shap, features, records, &paths.output),
+        None => return Ok(computed_baseline(shap, features, records)),
         Some(Json::Array(rows)) => rows
             .iter()
             .enumerate()
             .map(|(i, row)| baseline_row(config, features, &format!("{KEY}[{i}]"), row))
             .collect::<Result<Vec<_>>>()?,
         Some(Json::String(uri)) => {
-            let input_root = crate::layout::input_root(&paths.data);
+            let input_root = crate::layout::input_root(data);
             let path = files::resolve_uri(KEY, uri, &input_root)?;
             baseline_file(config, features, &path)?
         }
@@ -624,13 +901,8 @@ fn baseline_file(
 }
 
 /// A baseline summarising the data (k-means, or k-prototypes with
-/// categorical features), saved as `explanations_shap/baseline.csv`.
-fn computed_baseline(
-    shap: &ShapConfig,
-    features: &Features,
-    records: &Records,
-    output: &Path,
-) -> Result<Vec<Vec<Cell>>> {
+/// categorical features).
+fn computed_baseline(shap: &ShapConfig, features: &Features, records: &Records) -> Vec<Vec<Cell>> {
     let columns: Vec<Column<Vec<u8>>> = (0..features.names.len())
         .map(|f| cluster_column(records, f))
         .collect();
@@ -647,18 +919,20 @@ fn computed_baseline(
                     .collect()
             })
             .collect();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in &rows {
-        writer
-            .write_record(row.iter().map(cell_text))
-            .expect("writing CSV to memory cannot fail");
-    }
-    let bytes = writer
-        .into_inner()
-        .expect("flushing CSV to memory cannot fail");
-    crate::layout::write_atomic(&output.join("explanations_shap/baseline.csv"), &bytes)?;
     tracing::info!(rows = rows.len(), "baseline computed");
-    Ok(rows)
+    rows
+}
+
+/// Saves a computed baseline as `explanations_shap/baseline.csv`.
+fn write_baseline(rows: &[Vec<Cell>], output: &Path) -> Result<()> {
+    let text: String = rows
+        .iter()
+        .map(|row| csv_line(row.iter().map(cell_text)))
+        .collect();
+    crate::layout::write_atomic(
+        &output.join("explanations_shap/baseline.csv"),
+        text.as_bytes(),
+    )
 }
 
 /// One feature as clustering sees it: numbers when pandas would read the
@@ -692,66 +966,35 @@ fn cell_text(cell: &Cell) -> String {
     ColumnKind::Object.value_of(cell).py_str()
 }
 
-/// `explanations_shap/out.csv`: kept in memory row by row, written at the end.
-struct LocalValues {
-    /// `None` when `save_local_shap_values` is off.
-    text: Option<String>,
-    ids: Option<Vec<String>>,
-    next_row: usize,
-}
-
-impl LocalValues {
-    /// Starts the file with its header: the joinsource column if any, then
-    /// `<feature>_<label>` label-major (contract §5.7).
-    fn new(shap: &ShapConfig, features: &Features, records: &Records, labels: &[String]) -> Self {
-        // The contract's documented default (absent means false); the SDK
-        // always writes the key.
-        if !shap.save_local_shap_values.unwrap_or(false) {
-            return LocalValues {
-                text: None,
-                ids: None,
-                next_row: 0,
-            };
-        }
-        let mut header: Vec<String> = Vec::new();
-        if let Some((name, _)) = &records.ids {
-            header.push(name.clone());
-        }
-        for label in labels {
-            for &f in &features.explained {
-                header.push(format!("{}_{label}", features.names[f]));
-            }
-        }
-        LocalValues {
-            text: Some(csv_line(header)),
-            ids: records
-                .ids
-                .as_ref()
-                .map(|(_, ids)| ids.iter().map(cell_text).collect()),
-            next_row: 0,
+/// Writes `explanations_shap/out.csv` when `save_local_shap_values` is on:
+/// the joinsource column if any, then `<feature>_<label>` label-major
+/// (contract §5.7), one line per row in dataset order.
+fn write_local_values(
+    shap: &ShapConfig,
+    features: &Features,
+    joinsource: Option<&str>,
+    labels: &[String],
+    mut rows: Vec<LocalRow>,
+    output: &Path,
+) -> Result<()> {
+    // The contract's documented default (absent means false); the SDK
+    // always writes the key.
+    if !shap.save_local_shap_values.unwrap_or(false) {
+        return Ok(());
+    }
+    let mut header: Vec<String> = joinsource.map(str::to_string).into_iter().collect();
+    for label in labels {
+        for &f in &features.explained {
+            header.push(format!("{}_{label}", features.names[f]));
         }
     }
-
-    /// Appends the next row's values (one vector per output).
-    fn add_row(&mut self, values: &[Vec<f64>]) {
-        let Some(text) = self.text.as_mut() else {
-            return;
-        };
-        let id = self.ids.as_ref().map(|ids| ids[self.next_row].clone());
-        let numbers = values.iter().flatten().map(|&v| crate::pyfmt::float(v));
-        text.push_str(&csv_line(id.into_iter().chain(numbers)));
-        self.next_row += 1;
+    let mut text = csv_line(header);
+    rows.sort_unstable_by_key(|r| r.row);
+    for row in rows {
+        let numbers = row.values.iter().map(|&v| crate::pyfmt::float(v));
+        text.push_str(&csv_line(row.id.into_iter().chain(numbers)));
     }
-
-    fn write(&self, output: &Path) -> Result<()> {
-        match &self.text {
-            Some(text) => crate::layout::write_atomic(
-                &output.join("explanations_shap/out.csv"),
-                text.as_bytes(),
-            ),
-            None => Ok(()),
-        }
-    }
+    crate::layout::write_atomic(&output.join("explanations_shap/out.csv"), text.as_bytes())
 }
 
 /// One CSV line (with its newline), quoting fields as needed.
@@ -766,30 +1009,35 @@ fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
     String::from_utf8(bytes).expect("the fields are UTF-8")
 }
 
+/// The features PDP may plot, fixed in the plan: `methods.pdp.features`,
+/// else every explained feature, since the `top_k_features` with the
+/// largest global SHAP value are known only once every row is explained.
+fn pdp_candidates(pdp: &PdpConfig, features: &Features, has_shap: bool) -> Result<Vec<usize>> {
+    match (&pdp.features, has_shap) {
+        (Some(chosen), _) => chosen
+            .iter()
+            .map(|f| feature_position("methods.pdp.features", f, &features.names))
+            .collect(),
+        (None, true) => Ok(features.explained.clone()),
+        (None, false) => Err(JobError::client(
+            "PDP features must be provided when ShapConfig is not provided (methods.pdp.features).",
+        )),
+    }
+}
+
 /// The features to plot: `methods.pdp.features`, else the `top_k_features`
 /// with the largest global SHAP value of the first output (contract §2.6).
 fn pdp_features(
     pdp: &PdpConfig,
     features: &Features,
-    shap: Option<&ShapResult>,
+    first_output_global: Option<&[f64]>,
 ) -> Result<Vec<usize>> {
-    if let Some(chosen) = &pdp.features {
-        return chosen
-            .iter()
-            .map(|f| feature_position("methods.pdp.features", f, &features.names))
-            .collect();
-    }
-    let shap = shap.ok_or_else(|| {
-        JobError::client(
-            "PDP features must be provided when ShapConfig is not provided (methods.pdp.features).",
-        )
-    })?;
-    let mut ranked: Vec<(usize, f64)> = features
-        .explained
-        .iter()
-        .copied()
-        .zip(shap.first_output_global.iter().copied())
-        .collect();
+    let candidates = pdp_candidates(pdp, features, first_output_global.is_some())?;
+    let Some(global) = first_output_global.filter(|_| pdp.features.is_none()) else {
+        return Ok(candidates);
+    };
+    let mut ranked: Vec<(usize, f64)> =
+        candidates.into_iter().zip(global.iter().copied()).collect();
     // Stable: equal values keep the feature order.
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let k = pdp
@@ -798,43 +1046,42 @@ fn pdp_features(
     Ok(ranked.into_iter().take(k).map(|(f, _)| f).collect())
 }
 
-/// The partial dependence of the model on feature `position`, as one
-/// element of `explanations.pdp`.
-fn partial_dependence(
-    pdp_config: &PdpConfig,
-    position: usize,
-    features: &Features,
-    records: &Records,
-    model: &Model,
-) -> Result<Json> {
+/// The grid of feature `position` over every row of the dataset.
+fn planned_grid(pdp_config: &PdpConfig, position: usize, records: &Records) -> PlannedGrid {
     let kind = records.kind(position);
     let column = records.rows.iter().map(|r| &r[position]);
-    // The grid as cells for the model and as JSON for the output.
-    let (cells, grid) = match kind {
+    match kind {
         ColumnKind::Int | ColumnKind::Float => {
             let values: Vec<f64> = column
                 .map(|c| kind.value_of(c).as_f64().unwrap_or(f64::NAN))
                 .collect();
-            let grid = pdp::numerical_grid(&values, pdp::grid_resolution(pdp_config));
-            let cells = grid
-                .feature_values
-                .iter()
-                .map(|&v| features.number_cell(v))
-                .collect();
-            (cells, json_grid(grid, Json::from))
+            PlannedGrid::Numerical(pdp::numerical_grid(
+                &values,
+                pdp::grid_resolution(pdp_config),
+            ))
         }
-        ColumnKind::Bool | ColumnKind::Object => {
-            let grid = pdp::categorical_grid(&column.cloned().collect::<Vec<Cell>>());
-            let cells = grid.feature_values.clone();
-            (cells, json_grid(grid, |c| value_json(kind.value_of(&c))))
-        }
-    };
+        ColumnKind::Bool | ColumnKind::Object => PlannedGrid::Categorical(
+            kind,
+            pdp::categorical_grid(&column.cloned().collect::<Vec<Cell>>()),
+        ),
+    }
+}
+
+/// The model's answers summed per grid value over the rows of `records`,
+/// with feature `position` set to each value of its grid.
+fn pdp_sums(
+    position: usize,
+    grid: &PlannedGrid,
+    features: &Features,
+    records: &Records,
+    model: &Model,
+) -> Result<PdpSums> {
+    let cells = grid.cells(features);
     let name = &features.names[position];
-    let rows = records.rows.len();
     let rows_per_call = RECORDS_PER_CALL / cells.len().max(1);
-    let calls = futures_util::stream::iter(ranges(rows, rows_per_call))
+    let calls = futures_util::stream::iter(ranges(records.rows.len(), rows_per_call))
         .map(|range| {
-            let start = range.start;
+            let start = records.first_row + range.start as u64;
             let block = &records.rows[range];
             let synthetic = pdp::synthetic_rows(block, position, &cells);
             async move {
@@ -842,40 +1089,36 @@ fn partial_dependence(
                     .scores(&synthetic, |i| {
                         format!(
                             "dataset row {} with {name} set to a grid value",
-                            start + i % block.len()
+                            start + (i % block.len()) as u64
                         )
                     })
                     .await?;
-                Ok::<_, JobError>((start, block.len(), scores))
+                Ok::<_, JobError>((block.len(), scores))
             }
         })
         .buffered(CALLS_IN_FLIGHT);
-    // Scattered into the grid-major order over all rows that
-    // `Grid::partial_dependence` expects.
-    let mut outputs: Vec<Vec<f64>> = Vec::new();
-    model
-        .runtime
-        .block_on(calls.try_for_each(|(start, len, scores)| {
-            outputs.resize_with(scores.len(), || vec![0.0; cells.len() * rows]);
-            for (all, block_scores) in outputs.iter_mut().zip(&scores) {
-                for (g, per_value) in block_scores.chunks(len).enumerate() {
-                    all[g * rows + start..g * rows + start + len].copy_from_slice(per_value);
-                }
-            }
-            std::future::ready(Ok(()))
-        }))?;
-    let labels = model.label_names();
-    outputs.resize_with(labels.len(), Vec::new);
-    let curve = grid.partial_dependence(name, labels, &outputs);
-    Ok(serde_json::to_value(curve).expect("a PDP curve serialises"))
+    let mut sums = PdpSums::default();
+    model.runtime.block_on(calls.try_for_each(|(len, scores)| {
+        sums.add(&scores, len);
+        std::future::ready(Ok(()))
+    }))?;
+    Ok(sums)
+}
+
+/// One element of `explanations.pdp` from the merged sums.
+fn pdp_curve(name: &str, grid: &PlannedGrid, sums: &PdpSums, labels: &[String]) -> Json {
+    let curve = grid
+        .to_json()
+        .partial_dependence(name, labels.to_vec(), sums);
+    serde_json::to_value(curve).unwrap_or(Json::Null)
 }
 
 /// A grid with its values turned into JSON for the output.
-fn json_grid<V>(grid: Grid<V>, to_json: impl Fn(V) -> Json) -> Grid<Json> {
+fn json_grid<V>(grid: &Grid<V>, to_json: impl Fn(&V) -> Json) -> Grid<Json> {
     Grid {
         data_type: grid.data_type,
-        feature_values: grid.feature_values.into_iter().map(to_json).collect(),
-        data_distribution: grid.data_distribution,
+        feature_values: grid.feature_values.iter().map(to_json).collect(),
+        data_distribution: grid.data_distribution.clone(),
     }
 }
 
