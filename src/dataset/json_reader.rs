@@ -23,6 +23,8 @@ pub struct JsonLayout {
     /// Columns the `label` / `predicted_label` locators fill: right after
     /// the features, whatever `headers` names them.
     pub placed: Placed,
+    /// Number of features, from the first record.
+    pub feature_count: usize,
 }
 
 /// Where a reader put the label and predicted label columns.
@@ -50,6 +52,15 @@ impl JsonLayout {
         })?;
         let features = compile("features", features_expr)?;
         let first = first_features(&features, features_expr, &paths[0], lines)?;
+        Self::with_feature_count(config, first)
+    }
+
+    /// Compiles the config's locators for records of `first` features (a
+    /// shard, whose records are known to have as many as the whole
+    /// dataset's first one).
+    pub fn with_feature_count(config: &AnalysisConfig, first: usize) -> Result<JsonLayout> {
+        let features_expr = config.features.as_deref().unwrap_or_default();
+        let features = compile("features", features_expr)?;
         let mut others = Vec::new();
         let mut names = Vec::new();
         let mut placed = Placed::default();
@@ -116,6 +127,7 @@ impl JsonLayout {
             features,
             others,
             placed,
+            feature_count: first,
         })
     }
 

@@ -144,8 +144,9 @@ pub struct Dataset {
 pub enum ShardFormat {
     /// CSV lines, with the whole dataset's header and width.
     Csv(CsvLayout),
-    /// JSON Lines records, located by the config's JMESPath expressions.
-    JsonLines,
+    /// JSON Lines records of this many features, located by the config's
+    /// JMESPath expressions.
+    JsonLines(usize),
 }
 
 enum Format {
@@ -210,7 +211,7 @@ impl Dataset {
         }
         match &self.format {
             Format::Csv(layout) => Ok(ShardFormat::Csv(layout.clone())),
-            Format::JsonLines(_) => Ok(ShardFormat::JsonLines),
+            Format::JsonLines(layout) => Ok(ShardFormat::JsonLines(layout.feature_count)),
             Format::Json(_) => Err("an application/json dataset is one document, not lines"),
             #[cfg(feature = "parquet")]
             Format::Parquet => Err("Parquet files are not cut into lines"),
@@ -230,18 +231,9 @@ impl Dataset {
     ) -> Result<Dataset> {
         let format = match format {
             ShardFormat::Csv(layout) => Format::Csv(layout.for_shard(header)),
-            ShardFormat::JsonLines => {
-                let layout = json_reader::JsonLayout::new(config, &files, true)?;
-                if layout.headers.len() != schema.headers.len() {
-                    return Err(JobError::client(format!(
-                        "{}: its records have {} columns but the plan's dataset has {}; every shard must hold records of the same shape.",
-                        files[0].display(),
-                        layout.headers.len(),
-                        schema.headers.len()
-                    )));
-                }
-                Format::JsonLines(layout)
-            }
+            ShardFormat::JsonLines(features) => Format::JsonLines(
+                json_reader::JsonLayout::with_feature_count(config, *features)?,
+            ),
         };
         Ok(Dataset {
             schema,

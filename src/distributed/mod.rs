@@ -1,16 +1,33 @@
 //! Running one job across machines: `plan`, `partial` and `merge`.
 //!
-//! A distributed engine (Spark) cuts the dataset into shards. `plan` makes
-//! one cheap pass over the whole dataset for what every shard must agree
-//! on; `partial` computes every requested analysis's mergeable state for
-//! one shard; `merge` combines any number of states, in any order and
-//! grouping, and writes the same `analysis.json`, `out.csv` and reports as
-//! a single-process `run`.
+//! A distributed engine (Spark) cuts the dataset into shards of whole lines.
+//! `plan` makes one pass over the whole dataset for what every shard must
+//! agree on ([`JobPlan`]: the columns and how a shard is read, the SHAP
+//! baseline, the PDP grids); `partial` folds one shard into a mergeable
+//! [`JobState`]; `merge` combines any number of states, in any order, and
+//! writes the same `analysis.json`, `explanations_shap/out.csv` and reports
+//! as a single-process `run`, which is these three steps in one process
+//! ([`crate::job`]). Plans and states are files ([`file`]) that name the
+//! config, plan and openclarify version they were made from; a mismatch is
+//! refused.
+//!
+//! A CSV shard's header line: with `--header auto` a first line equal to
+//! the whole dataset's header (as the plan recorded it) is skipped, the
+//! way `run` skips the header repeated at the top of each part file; `yes`
+//! skips each shard file's first line whatever it holds, `no` skips none.
 
+pub mod file;
+
+use crate::config::{self, AnalysisConfig};
 pub use crate::dataset::HeaderMode;
+use crate::dataset::{files, Dataset, ShardFormat};
 use crate::error::{JobError, Result};
-use crate::job::JobOptions;
-use std::path::PathBuf;
+use crate::job::{self, JobOptions, JobPlan, JobState};
+use file::{Kind, Origin};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Where `plan` reads and writes.
 #[derive(Debug, Clone)]
@@ -60,23 +77,154 @@ pub struct MergePaths {
     pub output: PathBuf,
 }
 
+/// The body of a plan file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Plan {
+    /// What the job needs from the whole dataset.
+    job: JobPlan,
+    /// How shards are read.
+    shards: ShardFormat,
+}
+
+/// `-`, the path that means stdin or stdout.
+fn is_dash(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The config and the fingerprint of its bytes.
+fn load_config(path: &Path) -> Result<(AnalysisConfig, u64)> {
+    let config = config::load(path)?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| JobError::client(format!("Cannot read {}: {e}", path.display())))?;
+    Ok((config, file::fingerprint(&bytes)))
+}
+
 /// Writes the plan for a job: what every shard must agree on.
-pub fn plan(_paths: &PlanPaths) -> Result<()> {
-    Err(JobError::algorithm(
-        "openclarify plan is not implemented yet.",
-    ))
+pub fn plan(paths: &PlanPaths) -> Result<()> {
+    let (config, config_print) = load_config(&paths.config)?;
+    let dataset = Dataset::open(
+        &config,
+        &paths.data,
+        &crate::layout::input_root(&paths.data),
+    )?;
+    let shards = dataset.shard_format().map_err(|why| {
+        JobError::client(format!(
+            "This dataset cannot be read in shards: {why}. Run the job on one machine with openclarify run."
+        ))
+    })?;
+    let plan = Plan {
+        job: job::plan(&config, &dataset, &paths.data)?,
+        shards,
+    };
+    let body = file::encode_body(&plan)?;
+    let origin = Origin {
+        config: config_print,
+        plan: 0,
+    };
+    crate::layout::write_atomic(&paths.output, &file::encode(Kind::Plan, origin, &body)?)?;
+    tracing::info!(plan = %paths.output.display(), "plan written");
+    Ok(())
 }
 
-/// Computes the state of one shard.
-pub fn partial(_paths: &PartialPaths, _options: &PartialOptions) -> Result<()> {
-    Err(JobError::algorithm(
-        "openclarify partial is not implemented yet.",
-    ))
+/// The config and plan a `partial` or `merge` works from, and what its
+/// states must have been made from.
+fn load_plan(config: &Path, plan: &Path) -> Result<(AnalysisConfig, Plan, Origin)> {
+    let (config, config_print) = load_config(config)?;
+    let mut files = file::read_all(plan)?;
+    let bytes = match files.len() {
+        1 => files.remove(0),
+        n => {
+            return Err(JobError::client(format!(
+                "{} holds {n} files; --plan takes the one file openclarify plan wrote.",
+                plan.display()
+            )))
+        }
+    };
+    let expected = Origin {
+        config: config_print,
+        plan: 0,
+    };
+    let (body, raw): (Plan, _) = file::decode(&bytes, plan, Kind::Plan, expected)?;
+    let origin = Origin {
+        config: config_print,
+        plan: file::fingerprint(&raw),
+    };
+    Ok((config, body, origin))
 }
 
-/// Merges shard states into the job's results.
-pub fn merge(_paths: &MergePaths) -> Result<()> {
-    Err(JobError::algorithm(
-        "openclarify merge is not implemented yet.",
-    ))
+/// Computes the state of one shard and writes it (to stdout as a base64
+/// line when the output is `-`).
+pub fn partial(paths: &PartialPaths, options: &PartialOptions) -> Result<()> {
+    let (config, plan, origin) = load_plan(&paths.config, &paths.plan)?;
+    // A job reads its rows more than once (bias, then explanations), and
+    // stdin only once: it is spooled to a temporary file first.
+    let spooled = match is_dash(&paths.data) {
+        true => Some(spool_stdin()?),
+        false => None,
+    };
+    let data = spooled.as_ref().map_or(paths.data.as_path(), |f| f.path());
+    let mut dataset = Dataset::open_shard(
+        &config,
+        files::list(data)?,
+        &plan.shards,
+        options.header,
+        plan.job.schema.clone(),
+        options.row_offset,
+    )?;
+    let state = job::partial(&config, &plan.job, &mut dataset, &options.job)?;
+    let bytes = file::encode(Kind::State, origin, &file::encode_body(&state)?)?;
+    if is_dash(&paths.output) {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(file::to_text(&bytes).as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| JobError::client(format!("Cannot write the state to stdout: {e}")))
+    } else {
+        crate::layout::write_atomic(&paths.output, &bytes)
+    }
+}
+
+/// Copies stdin to a temporary file.
+fn spool_stdin() -> Result<tempfile::NamedTempFile> {
+    let failed = |e: std::io::Error| {
+        JobError::client(format!(
+            "Cannot copy the shard from stdin to a temporary file in {}: {e}. Set TMPDIR to a writable folder with room for the shard.",
+            std::env::temp_dir().display()
+        ))
+    };
+    let mut spooled = tempfile::NamedTempFile::new().map_err(failed)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut spooled).map_err(failed)?;
+    spooled.flush().map_err(failed)?;
+    Ok(spooled)
+}
+
+/// Merges shard states into the job's results under `paths.output`.
+pub fn merge(paths: &MergePaths) -> Result<()> {
+    let started = Instant::now();
+    let (config, plan, origin) = load_plan(&paths.config, &paths.plan)?;
+    let mut merged: Option<JobState> = None;
+    let mut count = 0;
+    for path in &paths.partials {
+        for bytes in file::read_all(path)? {
+            let (state, _): (JobState, _) = file::decode(&bytes, path, Kind::State, origin)?;
+            merged = Some(match merged {
+                None => state,
+                Some(m) => m.merge(state)?,
+            });
+            count += 1;
+        }
+    }
+    let state = merged.ok_or_else(|| {
+        JobError::client(
+            "No states to merge: pass the files openclarify partial wrote with --partials.",
+        )
+    })?;
+    let rows = job::finish(&config, &plan.job, state, &paths.output, started)?;
+    tracing::info!(
+        states = count,
+        rows,
+        "wrote {}",
+        paths.output.join("analysis.json").display()
+    );
+    Ok(())
 }
