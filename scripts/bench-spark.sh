@@ -38,7 +38,7 @@ bench() { # name config data
     t=$(date +%s.%N)
     spark_submit --total-executor-cores "$executors" "$ROOT/scripts/spark/openclarify_spark.py" \
       --binary "$OPENCLARIFY" --config "$config" --data "$data" --output "$work/out" "${endpoint[@]}" \
-      --partitions 4 2> "$work/spark.log" || { tail -n 20 "$work/spark.log"; exit 1; }
+      --partitions 4 > "$work/spark.log" 2>&1 || { tail -n 20 "$work/spark.log"; exit 1; }
     s=$(since "$t")
     spark+=("$s ($(sed -n 's/^openclarify-spark: wrote .* rows in \([0-9.]*s\)$/\1/p' "$work/spark.log"))")
   done

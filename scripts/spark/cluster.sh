@@ -62,7 +62,8 @@ spark_cluster_stop() {
   SPARK_CLUSTER_DIR=
 }
 
-# spark-submit to the cluster; extra spark-submit options (e.g.
+# spark-submit to the cluster (a Python driver's stdout and stderr both come out on
+# its stdout); extra spark-submit options (e.g.
 # --total-executor-cores 1) may come first.
 spark_submit() {
   # shellcheck disable=SC2086 # one option per word
