@@ -8,7 +8,8 @@
 # out.csv too. Cases: German credit with the demo model over HTTP (bias, SHAP,
 # PDP, report; cut into 5 partitions), census-income (200k rows, pre-training
 # and post-training with a predicted column) and a synthetic 3M-row file; then
-# a dataset with a broken row, which must fail in one sentence.
+# a dataset with a broken row and a model that cannot be reached, which must
+# each fail in one sentence.
 # Usage: scripts/spark-e2e.sh   (SPARK_E2E_ROWS sets the synthetic size)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/spark/cluster.sh"
@@ -78,17 +79,26 @@ compare census-post "$ROOT/test-fixtures/census/analysis_config_post.json" "$(ce
 synthetic_bias_data "${SPARK_E2E_ROWS:-3000000}" "$work"
 compare "synthetic-${SPARK_E2E_ROWS:-3000000}" "$work/synthetic.json" "$work/synthetic.csv" --partitions 4
 
-echo "== a broken row fails the job in one sentence"
+# Runs the driver on a job that must fail; passes when the failure file holds
+# one ClientError sentence matching the pattern.
+expect_failure() { # name pattern data endpoint
+  local name=$1 pattern=$2 data=$3 endpoint=$4
+  if spark_submit "$ROOT/scripts/spark/openclarify_spark.py" --binary "$OPENCLARIFY" \
+    --config "$ROOT/test-fixtures/demo/analysis_config.json" --data "$data" --output "$work/$name" \
+    --endpoint-url "$endpoint" --failure-file "$work/$name.message" > "$work/$name.log" 2>&1; then
+    fail "$name: the driver succeeded"
+  elif grep -q "^ClientError: .*$pattern" "$work/$name.message" 2>/dev/null; then
+    pass "$name: $(cat "$work/$name.message")"
+  else
+    tail -n 5 "$work/$name.log"; fail "$name: no one-sentence reason matching '$pattern'"
+  fi
+}
+
+echo "== failures end the job in one sentence"
 sed '700s/,[^,]*$//' "$german/german.csv" > "$german/broken.csv"
-if spark_submit "$ROOT/scripts/spark/openclarify_spark.py" --binary "$OPENCLARIFY" \
-  --config "$ROOT/test-fixtures/demo/analysis_config.json" --data "$german/broken.csv" --output "$work/broken" \
-  --endpoint-url "http://127.0.0.1:$MODEL_PORT" --failure-file "$work/broken.message" > "$work/broken.log" 2>&1; then
-  fail "broken row: the driver succeeded"
-elif grep -q '^ClientError: .*fields but the dataset has' "$work/broken.message"; then
-  pass "broken row: $(cat "$work/broken.message")"
-else
-  tail -n 5 "$work/broken.log"; fail "broken row: no one-sentence reason"
-fi
+expect_failure broken-row "line 700 has 9 fields" "$german/broken.csv" "http://127.0.0.1:$MODEL_PORT"
+# Nothing listens on port 9 (discard): the partials, which call the model, fail.
+expect_failure no-model "cannot connect" "$german/german.csv" "http://127.0.0.1:9"
 
 echo
 echo "spark-e2e took $((SECONDS - started))s"

@@ -128,9 +128,11 @@ def check_config(config):
             )
 
 
-def tail(text, lines=5):
-    """The last lines of a process's error output, for a failure message."""
-    return "\n".join(text.strip().splitlines()[-lines:])
+def tail(text, lines=1):
+    """The last lines of openclarify's error output (its one-sentence reason),
+    without the `ClientError: ` that the driver's own message starts with."""
+    last = "\n".join(text.strip().splitlines()[-lines:])
+    return last[len("ClientError: "):] if last.startswith("ClientError: ") else last
 
 
 # --- Driver steps -----------------------------------------------------------------
@@ -140,7 +142,7 @@ def run_binary(binary, args):
     """Runs openclarify on the driver; a failure becomes its one-sentence reason."""
     proc = subprocess.run([binary, *args], stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        raise JobFailure(f"openclarify {args[0]} failed: {tail(proc.stderr, 1)}")
+        raise JobFailure(f"openclarify {args[0]} failed: {tail(proc.stderr)}")
     return proc
 
 
@@ -271,7 +273,7 @@ def make_partial_runner(header, offsets, options):
                 code = proc.wait()
                 log.seek(0)
                 if code != 0:
-                    yield (index, count, None, tail(log.read(), 1))
+                    yield (index, count, None, tail(log.read()))
                     return
             with open(state, "rb") as fh:
                 yield (index, count, fh.read(), None)

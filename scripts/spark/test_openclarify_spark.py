@@ -94,6 +94,12 @@ class Config(unittest.TestCase):
                 driver.check_config(config)
 
 
+class Tail(unittest.TestCase):
+    def test_the_reason_is_the_last_line_without_its_prefix(self):
+        self.assertEqual(driver.tail("INFO x\nClientError: Dataset is empty.\n"), "Dataset is empty.")
+        self.assertEqual(driver.tail("panicked at x"), "panicked at x")
+
+
 class Feed(unittest.TestCase):
     def test_writes_header_and_rows_in_batches(self):
         out = io.BytesIO()
