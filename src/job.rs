@@ -112,6 +112,7 @@ impl JobState {
 /// distributed run does with one shard.
 pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
+    crate::layout::remove_earlier_analysis(&paths.output)?;
     let config = config::load(&paths.config)?;
     let mut dataset = Dataset::open(
         &config,

@@ -83,6 +83,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// A model reached over HTTP, with the config's request and response formats.
 pub struct Predictor {
     client: reqwest::Client,
+    /// Where requests go, credentials and all.
+    request_url: String,
+    /// `request_url` without credentials or query, for logs and messages.
     url: String,
     content_type: String,
     accept_type: String,
@@ -163,7 +166,8 @@ impl Predictor {
             .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
         Ok(Predictor {
             client,
-            url,
+            url: redacted(&url),
+            request_url: url,
             content_type,
             accept_type,
             headers,
@@ -176,7 +180,8 @@ impl Predictor {
         })
     }
 
-    /// The URL requests go to.
+    /// The URL requests go to, without any credentials or query it carries:
+    /// what logs and messages show.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -333,7 +338,7 @@ impl Predictor {
     async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, (bool, String)> {
         let mut request = self
             .client
-            .post(&self.url)
+            .post(&self.request_url)
             .header(reqwest::header::CONTENT_TYPE, &self.content_type)
             .header(reqwest::header::ACCEPT, &self.accept_type)
             .body(body);
@@ -343,12 +348,15 @@ impl Predictor {
         let response = request
             .send()
             .await
-            .map_err(|e| (true, describe(&e, &self.url)))?;
+            .map_err(|e| (true, describe(e, &self.url)))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| {
             (
                 true,
-                format!("reading the response failed: {}", describe(&e, &self.url)),
+                format!(
+                    "reading the response failed: {}",
+                    describe(e, &self.url)
+                ),
             )
         })?;
         if status.is_success() {
@@ -365,7 +373,6 @@ impl Predictor {
     }
 }
 
-/// A transport error in words a user can act on.
 /// The Mozilla root certificates compiled into the binary (webpki-root-certs).
 /// They are merged with the system's CA bundle, which rustls-platform-verifier
 /// reads from /etc/ssl/certs and the like. Without them, building the client
@@ -377,17 +384,20 @@ fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
         .filter_map(|der| reqwest::Certificate::from_der(der).ok())
 }
 
-fn describe(e: &reqwest::Error, url: &str) -> String {
+/// A transport error in words a user can act on, naming `url` (already
+/// stripped of credentials) rather than the URL inside reqwest's error.
+fn describe(e: reqwest::Error, url: &str) -> String {
     if e.is_timeout() {
         format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)")
     } else if e.is_connect() {
-        let cause = std::error::Error::source(e)
+        let cause = std::error::Error::source(&e)
             .map(|s| s.to_string())
             .unwrap_or_default();
         format!("cannot connect to {url} ({cause}); is the model server running and reachable?")
     } else {
+        let e = e.without_url();
         let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
+        let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             text = format!("{text}: {s}");
             source = s.source();
@@ -396,12 +406,31 @@ fn describe(e: &reqwest::Error, url: &str) -> String {
     }
 }
 
+/// `url` without the user name, password and query it may carry, which
+/// are secrets often enough that they never go into a log or a message.
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let scheme = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    format!("{scheme}{host}{path}")
+}
+
 /// `URL` if it already ends in `/invocations`, else `URL/invocations`.
 fn invocations_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
     if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
         return Err(JobError::client(format!(
-            "endpoint URL {url:?} must start with http:// or https:// (e.g. http://localhost:8080)."
+            "endpoint URL {:?} must start with http:// or https:// (e.g. http://localhost:8080).",
+            redacted(url)
         )));
     }
     Ok(if trimmed.ends_with("/invocations") {
@@ -414,6 +443,16 @@ fn invocations_url(url: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_credentials_or_query() {
+        assert_eq!(
+            redacted("https://user:s3cret@model.example:8443/v1/invocations?token=abc#x"),
+            "https://model.example:8443/v1/invocations"
+        );
+        assert_eq!(redacted("http://m:8080"), "http://m:8080");
+        assert_eq!(redacted("m@host"), "host");
+    }
 
     #[test]
     fn invocations_suffix_is_added_once() {
