@@ -12,16 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/spark/cluster.sh"
 rows=${1:-3000000}
-build_release
-spark_setup
-work=$(mktemp -d)
-MODEL_PORT=${MODEL_PORT:-18093}
-"$OPENCLARIFY" demo-model --port "$MODEL_PORT" --host 127.0.0.1 2>/dev/null &
-model_pid=$!
-trap 'spark_cluster_stop; kill $model_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$MODEL_PORT/ping" >/dev/null && break; sleep 0.1; done
+spark_scripts_setup "${MODEL_PORT:-18093}"
 spark_cluster_start 2
-endpoint=(--endpoint-url "http://127.0.0.1:$MODEL_PORT")
 
 # Seconds since $1 (a `date +%s.%N`), one decimal.
 since() { python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$1"; }
@@ -30,14 +22,14 @@ bench() { # name config data
   local name=$1 config=$2 data=$3 best= t s spark=() executors
   for _ in 1 2 3; do
     t=$(date +%s.%N)
-    "$OPENCLARIFY" run --config "$config" --data "$data" --output "$work/out" "${endpoint[@]}" 2>/dev/null
+    "$OPENCLARIFY" run --config "$config" --data "$data" --output "$work/out" --endpoint-url "$MODEL_URL" 2>/dev/null
     s=$(since "$t")
     best=$(python3 -c "import sys; print(min(float(x) for x in sys.argv[1:] if x))" "$s" "$best")
   done
   for executors in 1 2; do
     t=$(date +%s.%N)
     spark_submit --total-executor-cores "$executors" "$ROOT/scripts/spark/openclarify_spark.py" \
-      --binary "$OPENCLARIFY" --config "$config" --data "$data" --output "$work/out" "${endpoint[@]}" \
+      --binary "$OPENCLARIFY" --config "$config" --data "$data" --output "$work/out" --endpoint-url "$MODEL_URL" \
       --partitions 4 > "$work/spark.log" 2>&1 || { tail -n 20 "$work/spark.log"; exit 1; }
     s=$(since "$t")
     spark+=("$s ($(sed -n 's/^openclarify-spark: wrote .* rows in \([0-9.]*s\)$/\1/p' "$work/spark.log"))")

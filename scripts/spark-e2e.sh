@@ -14,14 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/spark/cluster.sh"
 started=$SECONDS
-build_release
-spark_setup
-work=$(mktemp -d)
-MODEL_PORT=${MODEL_PORT:-18091}
-"$OPENCLARIFY" demo-model --port "$MODEL_PORT" --host 127.0.0.1 2>/dev/null &
-model_pid=$!
-trap 'spark_cluster_stop; kill $model_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$MODEL_PORT/ping" >/dev/null && break; sleep 0.1; done
+spark_scripts_setup "${MODEL_PORT:-18091}"
 passed=0 failed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
@@ -42,13 +35,13 @@ compare() { # name config data [driver args...]
   shift 3
   t=$SECONDS
   "$OPENCLARIFY" run --config "$config" --data "$data" --output "$work/$name.run" \
-    --endpoint-url "http://127.0.0.1:$MODEL_PORT" 2> "$work/$name.run.log" \
+    --endpoint-url "$MODEL_URL" 2> "$work/$name.run.log" \
     || { cat "$work/$name.run.log"; fail "$name: openclarify run failed"; return; }
   local single=$((SECONDS - t))
   t=$SECONDS
   if ! spark_submit "$ROOT/scripts/spark/openclarify_spark.py" --binary "$OPENCLARIFY" \
     --config "$config" --data "$data" --output "$work/$name.spark" \
-    --endpoint-url "http://127.0.0.1:$MODEL_PORT" "$@" > "$work/$name.spark.log" 2>&1; then
+    --endpoint-url "$MODEL_URL" "$@" > "$work/$name.spark.log" 2>&1; then
     tail -n 20 "$work/$name.spark.log"; fail "$name: the Spark driver failed"; return
   fi
   local spark=$((SECONDS - t)) verdict
@@ -96,7 +89,7 @@ expect_failure() { # name pattern data endpoint
 
 echo "== failures end the job in one sentence"
 sed '700s/,[^,]*$//' "$german/german.csv" > "$german/broken.csv"
-expect_failure broken-row "line 700 has 9 fields" "$german/broken.csv" "http://127.0.0.1:$MODEL_PORT"
+expect_failure broken-row "line 700 has 9 fields" "$german/broken.csv" "$MODEL_URL"
 # Nothing listens on port 9 (discard): the partials, which call the model, fail.
 expect_failure no-model "cannot connect" "$german/german.csv" "http://127.0.0.1:9"
 

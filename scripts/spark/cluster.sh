@@ -3,6 +3,7 @@
 #   spark_setup                 the .venv-spark with pyspark (and Java 17 when missing)
 #   spark_cluster_start N       a master and N workers (1 core, 1g each); sets SPARK_MASTER
 #   spark_cluster_stop          stops them (call it from an EXIT trap)
+#   spark_scripts_setup PORT    binary, pyspark, $work, the demo model at $MODEL_URL, EXIT trap
 #   spark_submit ARGS...        spark-submit to that master with small memory settings
 #                               ($SPARK_SUBMIT holds the same as one command line)
 # SPARK_MASTER_PORT (default 17077) picks the master's port.
@@ -68,4 +69,18 @@ spark_cluster_stop() {
 spark_submit() {
   # shellcheck disable=SC2086 # one option per word
   $SPARK_SUBMIT "$@"
+}
+
+# What the Spark scripts share: the release binary, pyspark, a scratch folder
+# $work, the demo model on 127.0.0.1:$1 at $MODEL_URL, and an EXIT trap that
+# stops the cluster and the model and removes $work.
+spark_scripts_setup() {
+  build_release
+  spark_setup
+  work=$(mktemp -d)
+  MODEL_URL=http://127.0.0.1:$1
+  "$OPENCLARIFY" demo-model --port "$1" --host 127.0.0.1 2>/dev/null &
+  model_pid=$!
+  trap 'spark_cluster_stop; kill $model_pid 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 50); do curl -sf "$MODEL_URL/ping" >/dev/null && break; sleep 0.1; done
 }

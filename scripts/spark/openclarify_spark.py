@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 PROCESSING = "/opt/ml/processing"
 DEFAULT_CONFIG = f"{PROCESSING}/input/config/analysis_config.json"
@@ -417,7 +418,9 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.config = os.path.abspath(args.config)
     args.output = os.path.abspath(args.output)
-    if "://" not in args.data and not args.data.startswith("file:"):
+    if args.data.startswith("file:"):
+        args.data = urllib.parse.urlparse(args.data).path  # openclarify plan reads a plain path
+    if "://" not in args.data:
         args.data = os.path.abspath(args.data)
     return args
 

@@ -165,6 +165,18 @@ class Reading(unittest.TestCase):
             self.assertEqual(rows, self.rows[offsets[index]:offsets[index] + len(rows)])
         self.assertEqual(sum(counts), len(self.rows))
 
+    def test_a_copy_for_plan_keeps_each_file(self):
+        files = driver.list_data_files(self.sc, os.path.join(self.tmp.name, "data"))
+        copy = driver.local_copy(self.sc, files, os.path.join(self.tmp.name, "copy"))
+        parts = sorted(os.listdir(copy))
+        self.assertEqual(len(parts), 3)
+        with open(os.path.join(copy, parts[1])) as fh:
+            self.assertEqual(fh.read(), "a,b,label\n" + "\n".join(self.rows[1000:1500]) + "\n")
+
+    def test_file_uris_become_paths(self):
+        args = driver.parse_args(["--data", "file:///data/x.csv", "--config", "c.json", "--output", "o"])
+        self.assertEqual(args.data, "/data/x.csv")
+
     def test_a_missing_path_is_one_sentence(self):
         with self.assertRaisesRegex(driver.JobFailure, "No data files found under"):
             driver.list_data_files(self.sc, os.path.join(self.tmp.name, "nothing"))
