@@ -44,8 +44,8 @@ pub enum Command {
     )]
     Run(RunArgs),
     /// Distributed runs, step 1: one pass over the whole dataset for what
-    /// every shard must agree on (column types, value order, SHAP baseline,
-    /// PDP grids).
+    /// every shard must agree on (the columns and how a shard is read, the
+    /// SHAP baseline, PDP grids).
     #[command(
         after_help = "Example:\n  openclarify plan --config analysis_config.json --data german.csv --output job.plan"
     )]

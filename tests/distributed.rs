@@ -164,16 +164,8 @@ fn german_shards(dir: &Path) -> Vec<Shard> {
 fn german_credit_in_uneven_shards_equals_run() {
     let dir = tempfile::tempdir().unwrap();
     let model = DemoModel::start(&[]);
-    let config = demo_config(
-        dir.path(),
-        &[
-            "pre_training_bias",
-            "post_training_bias",
-            "shap",
-            "pdp",
-            "report",
-        ],
-    );
+    // Every method: bias with the model's predictions, SHAP, PDP, reports.
+    let config = fixtures().join("demo/analysis_config.json");
     let data = fixtures().join("german.csv");
     let single = dir.path().join("single");
     assert_ok(

@@ -260,7 +260,10 @@ fn predicted_selection(
         .iter()
         .any(|(v, n)| *n > 0 && selection.contains(v));
     if !any_positive {
-        let seen: Vec<String> = col.counts.keys().take(10).map(Value::py_str).collect();
+        // Sorted: the counts' order depends on how shards were merged.
+        let mut seen: Vec<String> = col.counts.keys().map(Value::py_str).collect();
+        seen.sort_unstable();
+        seen.truncate(10);
         return Err(JobError::client(format!(
             "No Label values are present in the predicted Label Column,Positive Predicted Index Series contains all False values. Predicted labels seen: [{}]; positive label values: [{}]. Check predictor.label / probability / probability_threshold.",
             seen.join(", "),

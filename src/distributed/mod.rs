@@ -201,6 +201,8 @@ fn spool_stdin() -> Result<tempfile::NamedTempFile> {
 /// Merges shard states into the job's results under `paths.output`.
 pub fn merge(paths: &MergePaths) -> Result<()> {
     let started = Instant::now();
+    // As `run` does: a merge that fails never leaves an earlier analysis.json.
+    crate::layout::remove_earlier_analysis(&paths.output)?;
     let (config, plan, origin) = load_plan(&paths.config, &paths.plan)?;
     let mut merged: Option<JobState> = None;
     let mut count = 0;
@@ -227,4 +229,106 @@ pub fn merge(paths: &MergePaths) -> Result<()> {
         paths.output.join("analysis.json").display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+
+    const CONFIG: &[u8] =
+        br#"{"dataset_type":"text/csv","label":"y","label_values_or_threshold":[1],
+        "predicted_label":"p","group_variable":"g",
+        "facet":[{"name_or_index":"f"},{"name_or_index":"x","value_or_threshold":[2]}],
+        "methods":{"pre_training_bias":{"methods":"all"},"post_training_bias":{"methods":"all"}}}"#;
+
+    /// The `analysis.json` that `finish` writes for `state`, or its failure
+    /// (some random datasets have no positive predictions, for instance).
+    fn analysis(
+        config: &AnalysisConfig,
+        plan: &Plan,
+        state: JobState,
+        out: &Path,
+    ) -> Result<String> {
+        job::finish(config, &plan.job, state, out, Instant::now())?;
+        Ok(std::fs::read_to_string(out.join("analysis.json")).unwrap())
+    }
+
+    /// A state through its file form and back, as merge reads it.
+    fn round_trip(state: &JobState) -> JobState {
+        let origin = Origin { config: 1, plan: 2 };
+        let bytes = file::encode(Kind::State, origin, &file::encode_body(state).unwrap()).unwrap();
+        file::decode(&bytes, Path::new("s"), Kind::State, origin)
+            .unwrap()
+            .0
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Cutting the rows into shards anywhere (the first with the header
+        /// line, the others without), computing each shard's state, and
+        /// merging the states in any order and grouping writes the same
+        /// analysis.json as one pass over all rows (or fails the same way).
+        #[test]
+        fn any_split_merged_in_any_order_equals_one_pass(
+            rows in prop::collection::vec((0u8..3, 0u8..5, 0u8..2, 0u8..2, 0u8..3), 2..60),
+            cuts in prop::collection::vec(0usize..60, 0..5),
+            seed in any::<u64>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let config = config::parse(CONFIG).unwrap();
+            let lines: Vec<String> = rows
+                .iter()
+                .map(|(f, x, y, p, g)| format!("{},{x},{y},{p},{g}\n", ["a", "b", "c"][*f as usize]))
+                .collect();
+            let whole = dir.path().join("whole.csv");
+            std::fs::write(&whole, format!("f,x,y,p,g\n{}", lines.concat())).unwrap();
+            let mut dataset = Dataset::open(&config, &whole, dir.path()).unwrap();
+            let plan = Plan {
+                job: job::plan(&config, &dataset, &whole).unwrap(),
+                shards: dataset.shard_format().unwrap(),
+            };
+            let options = JobOptions::default();
+            let single = job::partial(&config, &plan.job, &mut dataset, &options).unwrap();
+            let expected = analysis(&config, &plan, single, &dir.path().join("single"));
+
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c % lines.len()).collect();
+            bounds.extend([0, lines.len()]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut states: Vec<JobState> = bounds
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| {
+                    let header = if i == 0 { "f,x,y,p,g\n" } else { "" };
+                    let shard = dir.path().join(format!("{i}.csv"));
+                    std::fs::write(&shard, format!("{header}{}", lines[w[0]..w[1]].concat())).unwrap();
+                    let mut part = Dataset::open_shard(
+                        &config,
+                        vec![shard],
+                        &plan.shards,
+                        HeaderMode::Auto,
+                        plan.job.schema.clone(),
+                        w[0] as u64,
+                    )
+                    .unwrap();
+                    round_trip(&job::partial(&config, &plan.job, &mut part, &options).unwrap())
+                })
+                .collect();
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+            states.shuffle(&mut rng);
+            // Two groups merged separately, then together.
+            let cut = (seed as usize) % states.len();
+            let group = |s: Vec<JobState>| s.into_iter().reduce(|a, b| a.merge(b).unwrap());
+            let right = states.split_off(cut);
+            let merged = match (group(states), group(right)) {
+                (Some(a), Some(b)) => a.merge(b).unwrap(),
+                (a, b) => a.or(b).unwrap(),
+            };
+            let got = analysis(&config, &plan, merged, &dir.path().join("merged"));
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

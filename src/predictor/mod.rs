@@ -353,10 +353,7 @@ impl Predictor {
         let bytes = response.bytes().await.map_err(|e| {
             (
                 true,
-                format!(
-                    "reading the response failed: {}",
-                    describe(e, &self.url)
-                ),
+                format!("reading the response failed: {}", describe(e, &self.url)),
             )
         })?;
         if status.is_success() {
