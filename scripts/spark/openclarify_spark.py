@@ -25,8 +25,8 @@ Datasets: CSV (`text/csv`) and JSON Lines, one record per line, a file or a fold
 part files, gzip or not (a gzip file is one partition). Every path must be readable
 by the driver and the executors under the same name: a local path on every host (as
 SageMaker's FullyReplicated inputs are), a shared mount, or a Hadoop URI (s3a://,
-hdfs://). `plan` runs on the driver's copy; for a Hadoop URI the driver streams the
-dataset to it.
+hdfs://). `plan` runs on the driver's copy; a Hadoop URI is first copied to the
+driver's disk.
 
 Inside a SageMaker processing job the defaults are the processing layout, as for
 `openclarify run`; a failure's one-sentence reason is printed and, with
@@ -222,12 +222,10 @@ def dataset_header(config, first_lines):
     return None
 
 
-def feed(stdin, header_line, rows, batch=10000):
-    """Writes the header line (if any) and the rows to a process's stdin, in
-    batches; returns how many rows were written."""
+def feed(stdin, rows, batch=10000):
+    """Writes rows to a process's stdin, a line each, in batches; returns how
+    many rows were written."""
     count = 0
-    if header_line is not None:
-        stdin.write((header_line + "\n").encode("utf-8"))
     while True:
         lines = list(itertools.islice(rows, batch))
         if not lines:
@@ -267,7 +265,7 @@ def make_partial_runner(header, offsets, options):
                 proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log)
                 count = 0
                 try:
-                    count = feed(proc.stdin, None, itertools.chain([first], rows))
+                    count = feed(proc.stdin, itertools.chain([first], rows))
                     proc.stdin.close()
                 except BrokenPipeError:
                     pass  # the binary stopped reading: its exit code says why
