@@ -24,14 +24,8 @@ echo "## census-income, $(wc -l < "$CSV") rows"
 
 echo
 echo "## synthetic rows: time and peak RSS as rows grow"
-cat > "$work/synthetic.json" <<'JSON'
-{"dataset_type": "text/csv", "label": "label", "label_values_or_threshold": [1],
- "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}, {"name_or_index": "age", "value_or_threshold": [40]}],
- "group_variable": "group", "methods": {"pre_training_bias": {"methods": "all"}}}
-JSON
 for rows in 1000000 3000000 10000000; do
-  awk -v n="$rows" 'BEGIN { srand(7); print "sex,age,group,x,label";
-    for (i = 0; i < n; i++) printf "%s,%d,g%d,%.3f,%d\n", (rand() < 0.4 ? "female" : "male"), 18 + int(rand() * 70), int(rand() * 10), rand() * 1000, (rand() < 0.3) }' > "$work/synthetic.csv"
+  synthetic_bias_data "$rows" "$work"
   echo "### $rows rows ($(du -h "$work/synthetic.csv" | cut -f1))"
   "$PY" "$ROOT/scripts/bench_time.py" 1 \
     "openclarify=$OPENCLARIFY run --config $work/synthetic.json --data $work/synthetic.csv --output $work/out" \

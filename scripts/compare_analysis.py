@@ -3,7 +3,8 @@
 
 Numbers must agree to 1e-9 relative; NaN (which smclarify writes as bare NaN and
 openclarify as null) counts as equal to null; strings, keys and order must match.
-Usage: compare_analysis.py OURS.json REFERENCE.json [SECTION ...]
+Usage: compare_analysis.py OURS.json REFERENCE.json [SECTION ... | --all]
+(--all: every top-level section, e.g. a distributed run against a single one).
 Exit 0 when equal, 1 with the differences otherwise.
 """
 import json
@@ -37,6 +38,10 @@ def main():
     ours, ref = (json.load(open(p)) for p in sys.argv[1:3])
     sections = sys.argv[3:] or [k for k in ref if k.endswith("_bias_metrics")]
     diffs = []
+    if sections == ["--all"]:
+        sections = list(ref)
+        if list(ours) != sections:
+            diffs.append(f"sections {list(ours)} != {sections}")
     for s in sections:
         if s not in ours:
             diffs.append(f"{s}: missing from {sys.argv[1]}")

@@ -42,6 +42,21 @@ census_predicted_csv() {
   fi
   echo "$out"
 }
+
+# A synthetic dataset of $1 rows for pre-training bias (columns sex, age,
+# group, x, label; fixed seed) as $2/synthetic.csv, and its config as
+# $2/synthetic.json (facets sex and age, group variable, all metrics).
+synthetic_bias_data() {
+  local rows=$1 dir=$2
+  cat > "$dir/synthetic.json" <<'JSON'
+{"dataset_type": "text/csv", "label": "label", "label_values_or_threshold": [1],
+ "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}, {"name_or_index": "age", "value_or_threshold": [40]}],
+ "group_variable": "group", "methods": {"pre_training_bias": {"methods": "all"}}}
+JSON
+  awk -v n="$rows" 'BEGIN { srand(7); print "sex,age,group,x,label";
+    for (i = 0; i < n; i++) printf "%s,%d,g%d,%.3f,%d\n", (rand() < 0.4 ? "female" : "male"), 18 + int(rand() * 70), int(rand() * 10), rand() * 1000, (rand() < 0.3) }' > "$dir/synthetic.csv"
+}
+
 # The processing image that scripts/build-image.sh builds.
 IMAGE=${OPENCLARIFY_IMAGE:-openclarify:latest}
 # The demo model image (docker/model.Dockerfile) that it builds too.
