@@ -76,13 +76,6 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-}
-
 /// `openclarify run` with dummy AWS credentials, the control plane and S3
 /// at `moto`, and SageMaker Runtime at `runtime` (moto when `None`).
 fn aws_command(moto: &Moto, runtime: Option<&str>, args: &[&str]) -> Command {
@@ -182,9 +175,11 @@ fn csv_predictor(extra: Json) -> Json {
     p
 }
 
-/// The demo model's answers for german credit (one score per line), as
-/// the queued InvokeEndpoint response of a single 1000-record request.
-fn demo_model_answers(dir: &Path) -> PathBuf {
+/// A plain HTTP run against the demo model: its answers for german credit
+/// (one score per line, in `dir`), to queue in moto as the InvokeEndpoint
+/// response of a single 1000-record request, and the post-training section
+/// that any transport must reproduce from them.
+fn http_run(dir: &Path) -> (PathBuf, Json) {
     let model = DemoModel::start(&[]);
     let job = Job::new(
         &["post_training_bias"],
@@ -203,30 +198,12 @@ fn demo_model_answers(dir: &Path) -> PathBuf {
             predictions.to_str().unwrap(),
         ],
     );
-    assert!(out.status.success());
+    let post = job.analysis(&out)["post_training_bias_metrics"].clone();
     let labels = std::fs::read_to_string(&predictions).unwrap();
     let body: Vec<&str> = labels.lines().skip(1).collect();
-    let path = dir.join("answer.csv");
-    std::fs::write(&path, body.join("\n")).unwrap();
-    path
-}
-
-/// The post-training section of a plain HTTP run against the demo model.
-fn http_post_training() -> Json {
-    let model = DemoModel::start(&[]);
-    let job = Job::new(
-        &["post_training_bias"],
-        csv_predictor(json!({"endpoint_name": "m"})),
-        json!({}),
-    );
-    let out = run_job_with(
-        &job.config,
-        &fixtures().join("german.csv"),
-        &job.out(),
-        &["--endpoint-url", &model.url],
-    );
-    assert!(out.status.success());
-    read_json(&job.out().join("analysis.json"))["post_training_bias_metrics"].clone()
+    let answer = dir.join("answer.csv");
+    std::fs::write(&answer, body.join("\n")).unwrap();
+    (answer, post)
 }
 
 #[test]
@@ -294,7 +271,7 @@ fn invoke_endpoint_answers_give_the_http_results() {
     let moto = Moto::start();
     moto.fixture(&["create-endpoint", "german-endpoint", "german-model"]);
     let staging = tempfile::tempdir().unwrap();
-    let answer = demo_model_answers(staging.path());
+    let (answer, want) = http_run(staging.path());
     moto.fixture(&["queue-results", answer.to_str().unwrap()]);
     let job = Job::new(
         &["post_training_bias"],
@@ -303,7 +280,7 @@ fn invoke_endpoint_answers_give_the_http_results() {
     );
     let out = job.run(&moto, None, &["--concurrency", "1"]);
     let got = job.analysis(&out)["post_training_bias_metrics"].clone();
-    assert_close(&got, &http_post_training(), "post_training_bias_metrics");
+    assert_close(&got, &want, "post_training_bias_metrics");
 }
 
 #[test]
@@ -311,7 +288,7 @@ fn shadow_endpoint_is_created_used_and_deleted() {
     let moto = Moto::start();
     moto.fixture(&["create-model", "german-model"]);
     let staging = tempfile::tempdir().unwrap();
-    let answer = demo_model_answers(staging.path());
+    let (answer, want) = http_run(staging.path());
     moto.fixture(&["queue-results", answer.to_str().unwrap()]);
     let shadow = csv_predictor(json!({
         "model_name": "german-model",
@@ -322,7 +299,7 @@ fn shadow_endpoint_is_created_used_and_deleted() {
     let job = Job::new(&["post_training_bias"], shadow.clone(), json!({}));
     let out = job.run(&moto, None, &["--concurrency", "1"]);
     let got = job.analysis(&out)["post_training_bias_metrics"].clone();
-    assert_close(&got, &http_post_training(), "post_training_bias_metrics");
+    assert_close(&got, &want, "post_training_bias_metrics");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("creating a shadow endpoint")
@@ -400,12 +377,14 @@ fn throttling_is_retried_and_model_errors_carry_the_models_message() {
     let fast_retries = ["--retry-base-ms", "1", "--max-batch-records", "250"];
 
     // Every other request throttled: retried, and nothing lost.
+    let staging = tempfile::tempdir().unwrap();
+    let (_, want) = http_run(staging.path());
     let throttling = DemoModel::start(&["--fail-every", "2", "--fail-status", "429"]);
     let job = Job::new(&["post_training_bias"], predictor.clone(), json!({}));
     let got = job.analysis(&job.run(&moto, Some(&throttling.url), &fast_retries))
         ["post_training_bias_metrics"]
         .clone();
-    assert_close(&got, &http_post_training(), "post_training_bias_metrics");
+    assert_close(&got, &want, "post_training_bias_metrics");
 
     // Always throttled: the job ends saying so.
     let always = DemoModel::start(&["--fail-every", "1", "--fail-status", "429"]);
