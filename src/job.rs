@@ -58,6 +58,7 @@ pub struct Summary {
 /// Runs the job described by the config at `paths.config`.
 pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
+    crate::layout::remove_earlier_analysis(&paths.output)?;
     // Inputs downloaded from S3 are removed when the job ends, however it ends.
     #[cfg(feature = "aws")]
     let _downloads = crate::aws::s3::Downloads;

@@ -43,6 +43,23 @@ pub fn input_root(data: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Removes an `analysis.json` that an earlier run left in `output`, so that
+/// a run that fails or is killed never leaves one that looks like its own.
+pub fn remove_earlier_analysis(output: &Path) -> Result<()> {
+    let path = output.join("analysis.json");
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "removed the analysis.json of an earlier run");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(JobError::client(format!(
+            "Cannot remove the earlier run's {}: {e}. Is the output folder writable?",
+            path.display()
+        ))),
+    }
+}
+
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// folder, flushed, then renamed, so readers never see a half-written file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {

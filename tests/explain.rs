@@ -20,7 +20,7 @@ const BASELINE: [f64; 4] = [0.5, 0.0, 1.0, -1.0];
 
 /// The synthetic model's weights (src/demo_model/training.rs).
 fn weight(i: usize) -> f64 {
-    let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+    let sign = if i.is_multiple_of(2) { 1.0 } else { -1.0 };
     sign / (i + 1) as f64
 }
 

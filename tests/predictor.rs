@@ -142,47 +142,144 @@ fn a_probability_threshold_moves_the_predicted_labels() {
     assert_eq!(saved.lines().count(), 1001);
 }
 
-#[test]
-fn injected_5xx_and_429_are_retried_with_identical_results() {
-    for status in ["500", "429", "503"] {
-        let model = DemoModel::start(&["--fail-every", "3", "--fail-status", status]);
-        let got = analysis(csv_predictor(), &model.url, SMALL_BATCHES);
-        assert_close(&got["post_training_bias_metrics"], &expected_post(), status);
-    }
+/// How a run under an endpoint fault must end.
+enum Outcome {
+    /// Exactly the predictions, row by row, of a fault-free run.
+    Identical,
+    /// Exit code 1, no analysis.json, and a failure message containing this.
+    FailsSaying(&'static str),
 }
 
-#[test]
-fn a_short_answer_falls_back_to_one_record_per_request() {
-    let model = DemoModel::start(&["--drop-last-line-every", "4"]);
-    // One request at a time, so a lone record's attempts are consecutive
-    // requests and at most one of them is cut short.
-    let mut args = SMALL_BATCHES.to_vec();
-    args.extend(["--concurrency", "1"]);
-    let got = analysis(csv_predictor(), &model.url, &args);
-    assert_close(
-        &got["post_training_bias_metrics"],
-        &expected_post(),
-        "fallback",
-    );
+/// One row of the fault matrix: the demo model's fault switches, the
+/// client's flags on top of [`SMALL_BATCHES`], and the required outcome.
+struct Fault {
+    name: &'static str,
+    model: &'static [&'static str],
+    client: &'static [&'static str],
+    outcome: Outcome,
 }
 
-#[test]
-fn a_slow_model_hits_the_timeout_and_the_job_says_so() {
-    let model = DemoModel::start(&["--delay-ms", "1500"]);
-    let message = failure(
-        csv_predictor(),
-        &model.url,
-        &[
-            "--request-timeout",
-            "0.3",
-            "--max-attempts",
-            "2",
-            "--retry-base-ms",
-            "1",
+/// One request at a time, so that a retry is the very next request the
+/// model sees and every fault below hits a known request.
+const ONE_AT_A_TIME: &[&str] = &["--concurrency", "1"];
+
+const FAULTS: &[Fault] = &[
+    Fault {
+        name: "random 500s, 4 requests in flight",
+        model: &["--fail-every", "3", "--fail-status", "500"],
+        client: &[],
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "503 every 3rd request, 4 in flight",
+        model: &["--fail-every", "3", "--fail-status", "503"],
+        client: &[],
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "429 in bursts of 3 out of every 7 requests",
+        model: &[
+            "--fail-every",
+            "7",
+            "--fail-burst",
+            "3",
+            "--fail-status",
+            "429",
         ],
+        client: ONE_AT_A_TIME,
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "every 4th answer later than the timeout",
+        model: &["--delay-ms", "1500", "--delay-every", "4"],
+        client: &["--concurrency", "1", "--request-timeout", "0.4"],
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "every answer later than the timeout",
+        model: &["--delay-ms", "1500"],
+        client: &["--request-timeout", "0.3", "--max-attempts", "2"],
+        outcome: Outcome::FailsSaying("no answer from"),
+    },
+    Fault {
+        name: "connection reset mid-body on every 3rd answer",
+        model: &["--reset-every", "3"],
+        client: ONE_AT_A_TIME,
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "connection reset mid-body on every answer",
+        model: &["--reset-every", "1"],
+        client: &["--max-attempts", "2"],
+        outcome: Outcome::FailsSaying("connection closed before message completed"),
+    },
+    Fault {
+        name: "every 4th answer one line short",
+        model: &["--drop-last-line-every", "4"],
+        client: ONE_AT_A_TIME,
+        outcome: Outcome::Identical,
+    },
+    Fault {
+        name: "every answer one line short",
+        model: &["--drop-last-line-every", "1"],
+        client: &[],
+        outcome: Outcome::FailsSaying(
+            "Model response row count (0) does not match request record count (1)",
+        ),
+    },
+];
+
+/// The fault matrix: under every switch of the demo model the job either
+/// gives exactly the fault-free predictions (same rows, same order, same
+/// metrics) or fails with a reason — never a shorter or shifted dataset.
+#[test]
+fn every_endpoint_fault_ends_in_identical_results_or_a_clear_failure() {
+    let clean_model = DemoModel::start(&[]);
+    let (expected, expected_predictions) = run_saving_predictions(
+        &read_json(&config_with(
+            tempfile::tempdir().unwrap().path(),
+            csv_predictor(),
+        )),
+        &clean_model.url,
     );
-    assert!(message.contains("within the request timeout"), "{message}");
-    assert!(message.contains("dataset row 0"), "{message}");
+    assert_close(
+        &expected["post_training_bias_metrics"],
+        &expected_post(),
+        "fault-free run",
+    );
+    for fault in FAULTS {
+        let model = DemoModel::start(fault.model);
+        let dir = tempfile::tempdir().unwrap();
+        let predictions = dir.path().join("predictions.csv");
+        let mut args = SMALL_BATCHES.to_vec();
+        args.extend(fault.client);
+        args.extend(["--save-predictions", predictions.to_str().unwrap()]);
+        let (job_dir, out_dir, out) = german_job(csv_predictor(), &model.url, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match fault.outcome {
+            Outcome::Identical => {
+                assert!(out.status.success(), "{}: {stderr}", fault.name);
+                let saved = std::fs::read_to_string(&predictions).unwrap();
+                assert!(
+                    saved == expected_predictions,
+                    "{}: predictions differ",
+                    fault.name
+                );
+                let got = read_json(&out_dir.join("analysis.json"));
+                assert_close(&got, &expected, fault.name);
+            }
+            Outcome::FailsSaying(reason) => {
+                assert_eq!(out.status.code(), Some(1), "{}: {stderr}", fault.name);
+                assert!(!out_dir.join("analysis.json").exists(), "{}", fault.name);
+                let message = std::fs::read_to_string(job_dir.path().join("message")).unwrap();
+                assert!(
+                    message.contains(reason) && message.contains("dataset row"),
+                    "{}: {message}",
+                    fault.name
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -205,7 +302,7 @@ fn an_unreachable_model_fails_with_a_clear_reason() {
 }
 
 #[test]
-fn a_model_answering_html_names_the_row_and_shows_the_body() {
+fn a_model_answering_html_names_the_row_and_shows_the_body_once() {
     let server =
         Scripted::start(|_body| (200, "<html><body>Service unavailable</body></html>".into()));
     let message = failure(
@@ -214,7 +311,7 @@ fn a_model_answering_html_names_the_row_and_shows_the_body() {
         &["--max-batch-records", "1000"],
     );
     assert!(
-        message.contains("dataset row 0") && message.contains("<html>"),
+        message.contains("dataset row 0") && message.matches("<html>").count() == 1,
         "{message}"
     );
 }
@@ -311,5 +408,40 @@ fn serve_one_connection(stream: std::net::TcpStream, answer: fn(&str) -> (u16, S
         {
             return;
         }
+    }
+}
+
+/// Credentials in the endpoint URL and `custom_attributes` values stay out
+/// of info-level logs and failure messages, whether the job succeeds or not.
+#[test]
+fn secrets_stay_out_of_logs_and_messages() {
+    let model = DemoModel::start(&[]);
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut predictor = csv_predictor();
+    predictor["custom_attributes"] = json!("attribute-s3cret");
+    for url in [model.url.clone(), format!("http://127.0.0.1:{closed_port}")] {
+        let with_credentials = url.replace("http://", "http://user:pa55word-s3cret@");
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with(dir.path(), predictor.clone());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_openclarify"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .args(["--data", fixtures().join("german.csv").to_str().unwrap()])
+            .args(["--output", dir.path().join("out").to_str().unwrap()])
+            .args([
+                "--failure-file",
+                dir.path().join("message").to_str().unwrap(),
+            ])
+            .args(["--endpoint-url", &with_credentials, "--max-attempts", "1"])
+            .env("OPENCLARIFY_LOG", "info")
+            .output()
+            .unwrap();
+        let message = std::fs::read_to_string(dir.path().join("message")).unwrap_or_default();
+        let shown = format!("{}{message}", String::from_utf8_lossy(&out.stderr));
+        assert!(shown.contains("127.0.0.1"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

@@ -10,7 +10,7 @@ use crate::config::{AnalysisConfig, NameOrIndex};
 use crate::error::{JobError, Result};
 use jmespath::{Expression, Variable};
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Compiled locators and the resulting header list.
 pub struct JsonLayout {
@@ -186,7 +186,7 @@ fn parse_variable(bytes: &[u8], where_: &dyn Fn() -> String) -> Result<Variable>
         .map_err(|e| JobError::client(format!("{}: not valid JSON: {e}", where_())))
 }
 
-fn first_features(features: &Expression, expr: &str, path: &PathBuf, lines: bool) -> Result<usize> {
+fn first_features(features: &Expression, expr: &str, path: &Path, lines: bool) -> Result<usize> {
     let where_ = || format!("{} (first record)", path.display());
     let doc = if lines {
         let reader = std::io::BufReader::new(files::open(path)?);

@@ -320,7 +320,9 @@ impl ColumnKind {
             ColumnKind::Object
         } else if bools {
             ColumnKind::Bool
-        } else if floats || (ints && missing) || (!ints && missing) {
+        } else if floats || missing {
+            // pandas reads an integer column with a gap, or one with nothing
+            // but gaps, as float64.
             ColumnKind::Float
         } else {
             ColumnKind::Int

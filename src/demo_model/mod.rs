@@ -67,15 +67,24 @@ pub struct DemoModelOptions {
     /// Fail every Nth invocation with --fail-status.
     #[arg(long, value_name = "N")]
     pub fail_every: Option<NonZeroU64>,
+    /// Make each failure last K consecutive invocations (a 429 burst), the last K of every --fail-every.
+    #[arg(long, value_name = "K", default_value = "1", requires = "fail_every")]
+    pub fail_burst: NonZeroU64,
     /// The HTTP status of injected failures, e.g. 500, 429 or 503.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(400..=599))]
     pub fail_status: u16,
-    /// Wait this many milliseconds before answering each invocation.
+    /// Wait this many milliseconds before answering an invocation.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub delay_ms: u64,
+    /// Delay only every Nth invocation (default: all of them).
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub delay_every: NonZeroU64,
     /// Leave the last prediction out of every Nth invocation's answer.
     #[arg(long, value_name = "N")]
     pub drop_last_line_every: Option<NonZeroU64>,
+    /// Send half of every Nth invocation's answer, then drop the connection.
+    #[arg(long, value_name = "N")]
+    pub reset_every: Option<NonZeroU64>,
 }
 
 impl Default for DemoModelOptions {
@@ -90,10 +99,13 @@ impl DemoModelOptions {
     pub fn faults(&self) -> Faults {
         Faults {
             fail_every: self.fail_every,
+            fail_burst: self.fail_burst,
             fail_status: StatusCode::from_u16(self.fail_status)
                 .expect("the command line only accepts statuses 400 to 599"),
             delay: Duration::from_millis(self.delay_ms),
+            delay_every: self.delay_every,
             drop_last_line_every: self.drop_last_line_every,
+            reset_every: self.reset_every,
         }
     }
 }

@@ -7,7 +7,7 @@
 use super::faults::Faults;
 use super::formats::{read_records, write_predictions, MediaType};
 use super::model::Model;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,8 +63,8 @@ async fn invoke(
 ) -> Response {
     let request = state.invocations.fetch_add(1, Ordering::Relaxed) + 1;
     let fate = state.faults.fate(request);
-    if !state.faults.delay.is_zero() {
-        tokio::time::sleep(state.faults.delay).await;
+    if !fate.delay.is_zero() {
+        tokio::time::sleep(fate.delay).await;
     }
     if let Some(status) = fate.fail_with {
         return plain_text(status, format!("injected failure of request {request}"));
@@ -99,11 +99,26 @@ async fn invoke(
     if fate.drop_last_prediction {
         predictions.pop();
     }
-    (
-        [(header::CONTENT_TYPE, response_media.as_str())],
-        write_predictions(response_media, &predictions),
-    )
-        .into_response()
+    let answer = write_predictions(response_media, &predictions);
+    let body = if fate.reset_mid_body {
+        cut_off_half_way(answer)
+    } else {
+        Body::from(answer)
+    };
+    ([(header::CONTENT_TYPE, response_media.as_str())], body).into_response()
+}
+
+/// A body that sends the first half of `answer` and then fails, so the
+/// server drops the connection in the middle of a 200 response: what a
+/// crashing model process or a load balancer timing out looks like to a client.
+fn cut_off_half_way(answer: String) -> Body {
+    let mut half = answer.into_bytes();
+    half.truncate(half.len() / 2);
+    let parts: [Result<Vec<u8>, std::io::Error>; 2] = [
+        Ok(half),
+        Err(std::io::Error::other("injected connection reset")),
+    ];
+    Body::from_stream(futures_util::stream::iter(parts))
 }
 
 /// `POST /endpoints/{name}/invocations`: [`invoke`], with failures in the

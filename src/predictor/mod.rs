@@ -108,6 +108,9 @@ enum Transport {
     /// A model server's `/invocations` over plain HTTP(S).
     Http {
         client: reqwest::Client,
+        /// Where requests go, credentials and all.
+        request_url: String,
+        /// `request_url` without credentials or query, for logs and messages.
         url: String,
         /// SageMaker's custom-attributes and target-model headers, passed on.
         headers: Vec<(&'static str, String)>,
@@ -348,9 +351,11 @@ impl Transport {
             .tls_certs_merge(bundled_roots())
             .build()
             .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
+        let request_url = invocations_url(url)?;
         Ok(Transport::Http {
             client,
-            url: invocations_url(url)?,
+            url: redacted(&request_url),
+            request_url,
             headers,
         })
     }
@@ -396,41 +401,43 @@ impl Transport {
         match self {
             Transport::Http {
                 client,
+                request_url,
                 url,
                 headers,
-            } => post(client, url, headers, body, content_type, accept).await,
+            } => {
+                let to = (request_url.as_str(), url.as_str());
+                post(client, to, headers, body, content_type, accept).await
+            }
             #[cfg(feature = "aws")]
             Transport::SageMaker(endpoint) => endpoint.invoke(body, content_type, accept).await,
         }
     }
 }
 
-/// One HTTP request. The error says whether a retry may help.
+/// One HTTP request to `(request_url, shown_url)`. The error says whether a
+/// retry may help, and names only the shown URL.
 async fn post(
     client: &reqwest::Client,
-    url: &str,
+    (request_url, url): (&str, &str),
     headers: &[(&'static str, String)],
     body: Vec<u8>,
     content_type: &str,
     accept: &str,
 ) -> std::result::Result<Vec<u8>, Failure> {
     let mut request = client
-        .post(url)
+        .post(request_url)
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .header(reqwest::header::ACCEPT, accept)
         .body(body);
     for (name, value) in headers {
         request = request.header(*name, value);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| (true, describe(&e, url)))?;
+    let response = request.send().await.map_err(|e| (true, describe(e, url)))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| {
         (
             true,
-            format!("reading the response failed: {}", describe(&e, url)),
+            format!("reading the response failed: {}", describe(e, url)),
         )
     })?;
     if status.is_success() {
@@ -446,7 +453,6 @@ async fn post(
     ))
 }
 
-/// A transport error in words a user can act on.
 /// The Mozilla root certificates compiled into the binary (webpki-root-certs).
 /// They are merged with the system's CA bundle, which rustls-platform-verifier
 /// reads from /etc/ssl/certs and the like. Without them, building the client
@@ -458,17 +464,20 @@ pub(crate) fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
         .filter_map(|der| reqwest::Certificate::from_der(der).ok())
 }
 
-fn describe(e: &reqwest::Error, url: &str) -> String {
+/// A transport error in words a user can act on, naming `url` (already
+/// stripped of credentials) rather than the URL inside reqwest's error.
+fn describe(e: reqwest::Error, url: &str) -> String {
     if e.is_timeout() {
         format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)")
     } else if e.is_connect() {
-        let cause = std::error::Error::source(e)
+        let cause = std::error::Error::source(&e)
             .map(|s| s.to_string())
             .unwrap_or_default();
         format!("cannot connect to {url} ({cause}); is the model server running and reachable?")
     } else {
+        let e = e.without_url();
         let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
+        let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             text = format!("{text}: {s}");
             source = s.source();
@@ -477,12 +486,31 @@ fn describe(e: &reqwest::Error, url: &str) -> String {
     }
 }
 
+/// `url` without the user name, password and query it may carry, which
+/// are secrets often enough that they never go into a log or a message.
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let scheme = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    format!("{scheme}{host}{path}")
+}
+
 /// `URL` if it already ends in `/invocations`, else `URL/invocations`.
 fn invocations_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
     if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
         return Err(JobError::client(format!(
-            "endpoint URL {url:?} must start with http:// or https:// (e.g. http://localhost:8080)."
+            "endpoint URL {:?} must start with http:// or https:// (e.g. http://localhost:8080).",
+            redacted(url)
         )));
     }
     Ok(if trimmed.ends_with("/invocations") {
@@ -495,6 +523,16 @@ fn invocations_url(url: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_credentials_or_query() {
+        assert_eq!(
+            redacted("https://user:s3cret@model.example:8443/v1/invocations?token=abc#x"),
+            "https://model.example:8443/v1/invocations"
+        );
+        assert_eq!(redacted("http://m:8080"), "http://m:8080");
+        assert_eq!(redacted("m@host"), "host");
+    }
 
     #[test]
     fn invocations_suffix_is_added_once() {

@@ -86,21 +86,19 @@ impl ResponseReader {
                 check_count(lines.len(), records)?;
                 lines
                     .iter()
-                    .map(|line| {
+                    .enumerate()
+                    .map(|(index, line)| {
                         let doc = jmespath::Variable::from_json(line).map_err(|e| {
-                            ParseError(format!(
-                                "a response line is not JSON ({e}): {}",
-                                snippet(line)
-                            ))
+                            ParseError(format!("response line {} is not JSON ({e})", index + 1))
                         })?;
                         locators.one(&doc)
                     })
                     .collect()
             }
             ResponseReader::Json(locators) => {
-                let doc = jmespath::Variable::from_json(text.trim()).map_err(|e| {
-                    ParseError(format!("the response is not JSON ({e}): {}", snippet(text)))
-                })?;
+                // The caller shows the body with every parse error; it is not repeated here.
+                let doc = jmespath::Variable::from_json(text.trim())
+                    .map_err(|e| ParseError(format!("the response is not JSON ({e})")))?;
                 locators.many(&doc, records)
             }
         }
@@ -407,7 +405,8 @@ mod tests {
             "{e:?}"
         );
         let e = r.read(b"<html>oops</html>", 1).unwrap_err();
-        assert!(e.0.contains("not JSON") && e.0.contains("<html>"), "{e:?}");
+        // The body itself is quoted once, by the caller that knows the request.
+        assert!(e.0.contains("response line 1 is not JSON"), "{e:?}");
     }
 
     #[test]
