@@ -289,7 +289,7 @@ mod tests {
     fn names_are_unique_and_within_limits() {
         let a = unique_name("sm-clarify", "xgboost-model");
         assert!(
-            a.starts_with("sm-clarify-xgboost-model-") && a.len() == 34,
+            a.starts_with("sm-clarify-xgboost-model-") && a.len() == 33,
             "{a}"
         );
         let long = unique_name("team", &"m".repeat(100));
