@@ -4,7 +4,9 @@
 # leaves nothing to patch; the binary is linked +crt-static (.cargo/config.toml)
 # so it needs no libc in the image. Build it with scripts/build-image.sh,
 # which stages this context:
-#   openclarify                                    the static release binary
+#   openclarify                                    the static release binary, built with the
+#                                                  `aws` feature (InvokeEndpoint, shadow
+#                                                  endpoints, S3 inputs under the job role)
 #   rootfs/etc/ssl/certs/ca-certificates.crt       the build host's CA bundle, where
 #                                                  rustls-native-certs looks for it (if the
 #                                                  host has one), so private CAs the host

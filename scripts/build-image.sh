@@ -5,13 +5,19 @@
 # the same static release binary, and prints their sizes.
 # Why this way: there is no registry to pull a builder or base image from, so
 # cargo builds on the host and the image only copies the result (Dockerfile).
+# The binary is built with the `aws` feature (InvokeEndpoint, shadow
+# endpoints, S3 inputs), which a processing job inside SageMaker needs.
 # Fails if the binary is not statically linked or the processing image is
-# 25 MB or more.
+# 30 MB or more. The limit was 25 MB (issue 6/7: the image was 23.4 MB);
+# the aws feature adds the AWS SDK's credential chain, STS, SageMaker Runtime
+# and object_store: measured 28.9 MB with those crates built for size
+# (30.5 MB without), so 30 MB keeps ~1 MB for the size drift seen between
+# builds of near-identical code.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-MAX_BYTES=$((25 * 1000 * 1000))
+MAX_BYTES=$((30 * 1000 * 1000)) # see above
 
-build_release
+build_release --features aws
 # static-pie binaries make ldd say "statically linked"; plain static ones
 # "not a dynamic executable". Anything else would need a libc in the image.
 if ! ldd "$OPENCLARIFY" 2>&1 | grep -Eq 'statically linked|not a dynamic executable'; then

@@ -114,6 +114,9 @@ impl JobState {
 pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let started = Instant::now();
     crate::layout::remove_earlier_analysis(&paths.output)?;
+    // Inputs downloaded from S3 are removed when the job ends, however it ends.
+    #[cfg(feature = "aws")]
+    let _downloads = crate::aws::s3::Downloads;
     let config = config::load(&paths.config)?;
     let mut dataset = Dataset::open(
         &config,
@@ -121,6 +124,10 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
         &crate::layout::input_root(&paths.data),
     )?;
     tracing::info!(columns = dataset.schema.headers.len(), "dataset opened");
+    // After the config and data are known good, so a mistake there costs no
+    // endpoint; deleted when `_shadow` drops, on every way out of this function.
+    #[cfg(feature = "aws")]
+    let (config, _shadow) = shadow_endpoint(config, &dataset.schema, options)?;
     let plan = plan(&config, &dataset, &paths.data)?;
     let state = partial(&config, &plan, &mut dataset, options)?;
     let rows = finish(&config, &plan, state, &paths.output, started)?;
@@ -257,6 +264,34 @@ pub fn finish(
     Ok(rows)
 }
 
+/// With `predictor.model_name` and neither an endpoint name nor a URL,
+/// deploys the model on a shadow endpoint for this job (when an analysis
+/// needs the model) and names it in the returned config. The endpoint is
+/// deleted when the returned guard drops.
+#[cfg(feature = "aws")]
+fn shadow_endpoint(
+    mut config: AnalysisConfig,
+    schema: &Schema,
+    options: &JobOptions,
+) -> Result<(AnalysisConfig, Option<crate::aws::shadow::ShadowEndpoint>)> {
+    let m = &config.methods;
+    let needs_model = (m.post_training_bias.is_some() && schema.predicted_label.is_none())
+        || m.shap.is_some()
+        || m.pdp.is_some();
+    let wanted = config.predictor.as_ref().is_some_and(|p| {
+        p.model_name.is_some()
+            && p.endpoint_name.is_none()
+            && p.endpoint_url.is_none()
+            && options.endpoint_url.is_none()
+    });
+    let Some(p) = config.predictor.as_mut().filter(|_| wanted && needs_model) else {
+        return Ok((config, None));
+    };
+    let shadow = crate::aws::shadow::ShadowEndpoint::create(p)?;
+    p.endpoint_name = Some(shadow.name().to_string());
+    Ok((config, Some(shadow)))
+}
+
 pub(crate) fn bias_columns(schema: &Schema) -> Result<Columns> {
     let label = schema.label.ok_or_else(|| {
         JobError::client(
@@ -313,7 +348,7 @@ impl ModelLabels {
             Ok(())
         });
         tracing::info!(
-            url = predictor.url(),
+            target = predictor.target(),
             "predicted labels come from the model"
         );
         let column = add_predicted_column(schema);

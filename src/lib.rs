@@ -16,9 +16,12 @@
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
+//! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bias;
 pub mod check;
 pub mod cli;

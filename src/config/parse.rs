@@ -408,6 +408,21 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
                 "is not allowed together with endpoint_name.",
             ));
         }
+        if let Some(prefix) = &p.endpoint_name_prefix {
+            // SageMaker's rule for the prefix: letters, digits and inner hyphens.
+            let well_formed = prefix.len() <= 23
+                && prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !prefix.starts_with('-')
+                && !prefix.ends_with('-');
+            if !well_formed {
+                errors.push(schema(
+                    "predictor.endpoint_name_prefix",
+                    "must be at most 23 letters, digits and inner hyphens (e.g. \"sm-clarify\").",
+                ));
+            }
+        }
         if p.time_series_predictor_config.is_some() {
             errors.push(unsupported(
                 "predictor.time_series_predictor_config",
@@ -541,5 +556,21 @@ mod tests {
             r#"{{{BASE},"methods":{{"report":{{"name":"report"}}}}}}"#
         ));
         assert!(e.contains("at least one working method"), "{e}");
+    }
+
+    #[test]
+    fn shadow_endpoint_prefix_follows_sagemaker_rules() {
+        let with_prefix = |prefix: &str| {
+            format!(
+                r#"{{{BASE},"methods":{{"shap":{{}}}},"predictor":{{"model_name":"m","instance_type":"ml.m5.large","initial_instance_count":1,"endpoint_name_prefix":"{prefix}"}}}}"#
+            )
+        };
+        assert!(parse(with_prefix("team-a1").as_bytes()).is_ok());
+        for bad in ["-a", "a_b", &"x".repeat(24)] {
+            assert!(
+                err(&with_prefix(bad)).contains("at most 23 letters"),
+                "{bad}"
+            );
+        }
     }
 }

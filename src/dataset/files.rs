@@ -96,12 +96,11 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Resolves a dataset URI from the config (`facet_dataset_uri`, ...) to a
 /// local path: `file://` and absolute paths as they are, relative paths
-/// against `base` (the processing input folder); S3 is not read yet.
+/// against `base` (the processing input folder), and S3 URIs downloaded
+/// first (feature `aws`).
 pub fn resolve_uri(key: &str, uri: &str, base: &Path) -> Result<PathBuf> {
     if uri.starts_with("s3://") {
-        return Err(JobError::client(format!(
-            "{key}: reading S3 URIs ({uri}) is not supported yet; download the file into the processing input and give its path."
-        )));
+        return s3(key, uri);
     }
     let raw = uri.strip_prefix("file://").unwrap_or(uri);
     let path = Path::new(raw);
@@ -118,6 +117,18 @@ pub fn resolve_uri(key: &str, uri: &str, base: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(base.join(path))
+}
+
+#[cfg(feature = "aws")]
+fn s3(key: &str, uri: &str) -> Result<PathBuf> {
+    crate::aws::s3::download(key, uri)
+}
+
+#[cfg(not(feature = "aws"))]
+fn s3(key: &str, uri: &str) -> Result<PathBuf> {
+    Err(JobError::client(format!(
+        "{key}: reading S3 URIs ({uri}) needs a build with the `aws` feature (the Docker image has it); or download the file into the processing input and give its path."
+    )))
 }
 
 #[cfg(test)]
@@ -158,9 +169,10 @@ mod tests {
             base.join("facets.csv")
         );
         assert!(resolve_uri("k", "../../etc/passwd", base).is_err());
+        #[cfg(not(feature = "aws"))]
         assert!(resolve_uri("k", "s3://b/k", base)
             .unwrap_err()
             .message
-            .contains("S3"));
+            .contains("`aws` feature"));
     }
 }

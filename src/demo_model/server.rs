@@ -1,5 +1,8 @@
 //! The HTTP side of the demo model: SageMaker's bring-your-own-container
-//! inference contract, `GET /ping` and `POST /invocations`.
+//! inference contract, `GET /ping` and `POST /invocations`; and SageMaker
+//! Runtime's `POST /endpoints/{name}/invocations` (`InvokeEndpoint`, any
+//! name), so a client's SDK pointed here with `AWS_ENDPOINT_URL` talks to the
+//! model as it would to a real endpoint.
 
 use super::faults::Faults;
 use super::formats::{read_records, write_predictions, MediaType};
@@ -42,6 +45,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/ping", get(|| async { StatusCode::OK }))
         .route("/invocations", post(invoke))
+        .route("/endpoints/{name}/invocations", post(invoke_endpoint))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     axum::serve(listener, app)
@@ -115,6 +119,55 @@ fn cut_off_half_way(answer: String) -> Body {
         Err(std::io::Error::other("injected connection reset")),
     ];
     Body::from_stream(futures_util::stream::iter(parts))
+}
+
+/// `POST /endpoints/{name}/invocations`: [`invoke`], with failures in the
+/// shape SageMaker Runtime gives them. A 429 becomes the service's own
+/// `ThrottlingException`; any other failure is the model's, wrapped as
+/// `ModelError` (HTTP 424) with its status and message.
+async fn invoke_endpoint(
+    state: State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = invoke(state, headers, body).await;
+    let status = answer.status();
+    if status.is_success() {
+        return answer;
+    }
+    let message = axum::body::to_bytes(answer.into_body(), MAX_BODY_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim_end().to_string())
+        .unwrap_or_default();
+    let (status, error_type, body) = if status == StatusCode::TOO_MANY_REQUESTS {
+        (
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            serde_json::json!({"message": "Rate exceeded"}),
+        )
+    } else {
+        (
+            StatusCode::FAILED_DEPENDENCY,
+            "ModelError",
+            serde_json::json!({
+                "Message": format!("Received client error ({}) from primary with message \"{message}\".", status.as_u16()),
+                "OriginalStatusCode": status.as_u16(),
+                "OriginalMessage": message,
+            }),
+        )
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::HeaderName::from_static("x-amzn-errortype"),
+                error_type,
+            ),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// A status with a one-line explanation.

@@ -506,7 +506,7 @@ impl Model {
             features.names.clone(),
             options.predictor.clone(),
         )?;
-        tracing::info!(url = predictor.url(), "explaining the model");
+        tracing::info!(target = predictor.target(), "explaining the model");
         Ok(Model {
             predictor,
             runtime: crate::predictor::runtime()?,

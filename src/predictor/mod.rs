@@ -1,5 +1,7 @@
-//! Calling the model over HTTP, as Clarify calls its shadow endpoint
-//! (contract §4).
+//! Calling the model, as Clarify calls its shadow endpoint (contract §4):
+//! over plain HTTP (`--endpoint-url`), or through SageMaker Runtime's
+//! `InvokeEndpoint` (feature `aws`). Both are a [`Transport`] that sends one
+//! body; everything else below is shared.
 //!
 //! Records are encoded once ([`request::Encoder`]), cut into batches by
 //! record count and payload bytes, and posted with a bounded number of
@@ -82,16 +84,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| JobError::algorithm(format!("Cannot start the async runtime: {e}")))
 }
 
-/// A model reached over HTTP, with the config's request and response formats.
+/// A model, with the config's request and response formats.
 pub struct Predictor {
-    client: reqwest::Client,
-    /// Where requests go, credentials and all.
-    request_url: String,
-    /// `request_url` without credentials or query, for logs and messages.
-    url: String,
+    transport: Transport,
     content_type: String,
     accept_type: String,
-    headers: Vec<(&'static str, String)>,
     encoder: Encoder,
     reader: ResponseReader,
     feature_names: Vec<String>,
@@ -149,10 +146,32 @@ pub struct Probe {
     pub outputs: std::result::Result<Vec<ModelOutput>, String>,
 }
 
+/// One request's failure: whether a retry may help, and what went wrong.
+type Failure = (bool, String);
+
+/// Where request bodies go. Batching, concurrency, retries and the
+/// per-record fallback are the same for each.
+enum Transport {
+    /// A model server's `/invocations` over plain HTTP(S).
+    Http {
+        client: reqwest::Client,
+        /// Where requests go, credentials and all.
+        request_url: String,
+        /// `request_url` without credentials or query, for logs and messages.
+        url: String,
+        /// SageMaker's custom-attributes and target-model headers, passed on.
+        headers: Vec<(&'static str, String)>,
+    },
+    /// A SageMaker endpoint through `InvokeEndpoint`, signed.
+    #[cfg(feature = "aws")]
+    SageMaker(crate::aws::invoke::Endpoint),
+}
+
 impl Predictor {
-    /// Builds the client for the config's `predictor`. The URL comes from
+    /// Builds the client for the config's `predictor`. A URL — from
     /// `endpoint_url` (flag or environment, already resolved by the caller)
-    /// or else `predictor.endpoint_url`.
+    /// or else `predictor.endpoint_url` — means plain HTTP; otherwise
+    /// `predictor.endpoint_name` is called through SageMaker Runtime.
     pub fn new(
         config: &AnalysisConfig,
         endpoint_url: Option<&str>,
@@ -164,21 +183,10 @@ impl Predictor {
                 "This analysis needs the model: add a \"predictor\" section to the config.",
             )
         })?;
-        let url = endpoint_url
-            .map(str::to_string)
-            .or_else(|| p.endpoint_url.clone())
-            .ok_or_else(|| {
-                let named = p
-                    .endpoint_name
-                    .as_deref()
-                    .map(|n| format!("endpoint {n:?}"))
-                    .or_else(|| p.model_name.as_deref().map(|n| format!("model {n:?}")))
-                    .unwrap_or_else(|| "the model".into());
-                JobError::client(format!(
-                    "predictor: {named} has no URL. Calling SageMaker endpoints by name is not supported in this build; give the model server's URL with --endpoint-url, the environment variable OPENCLARIFY_ENDPOINT_URL, or the config key predictor.endpoint_url (e.g. http://localhost:8080)."
-                ))
-            })?;
-        let url = invocations_url(&url)?;
+        let transport = match endpoint_url.or(p.endpoint_url.as_deref()) {
+            Some(url) => Transport::http(url, p, &settings)?,
+            None => Transport::endpoint(p, &settings)?,
+        };
         let (content_type, accept_type) = config.wire_types().unwrap_or_default();
         let content_template = p.content_template.as_ref().map(|t| match t {
             serde_json::Value::String(s) => s.clone(),
@@ -191,26 +199,10 @@ impl Predictor {
         )?;
         let reader = ResponseReader::new(&accept_type, p.label.as_ref(), p.probability.as_ref())
             .map_err(JobError::client)?;
-        let mut headers = Vec::new();
-        if let Some(a) = &p.custom_attributes {
-            headers.push(("X-Amzn-SageMaker-Custom-Attributes", a.clone()));
-        }
-        if let Some(t) = &p.target_model {
-            headers.push(("X-Amzn-SageMaker-Target-Model", t.clone()));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs_f64(settings.request_timeout))
-            .connect_timeout(Duration::from_secs(10))
-            .tls_certs_merge(bundled_roots())
-            .build()
-            .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
         Ok(Predictor {
-            client,
-            url: redacted(&url),
-            request_url: url,
+            transport,
             content_type,
             accept_type,
-            headers,
             encoder,
             reader,
             feature_names,
@@ -256,7 +248,7 @@ impl Predictor {
             Err(why) => Err(why.clone()),
         };
         Probe {
-            url: self.url.clone(),
+            url: self.target().to_string(),
             content_type: self.content_type.clone(),
             accept_type: self.accept_type.clone(),
             records_sent: records.len(),
@@ -266,10 +258,14 @@ impl Predictor {
         }
     }
 
-    /// The URL requests go to, without any credentials or query it carries:
-    /// what logs and messages show.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// Where requests go: the URL without any credentials or query it
+    /// carries, or the SageMaker endpoint and region. What logs and messages show.
+    pub fn target(&self) -> &str {
+        match &self.transport {
+            Transport::Http { url, .. } => url,
+            #[cfg(feature = "aws")]
+            Transport::SageMaker(endpoint) => endpoint.describe(),
+        }
     }
 
     /// Requests sent so far (retries and per-record fallbacks included).
@@ -369,7 +365,7 @@ impl Predictor {
             }) => {
                 return Err(JobError::client(format!(
                     "{key} finds nothing in the model's first answer (dataset rows from {first_row}, {}): {message}. No retry or later row can change that: set {key} to where the answer holds it (`openclarify check` shows a request and its answer).",
-                    self.url
+                    self.target()
                 )))
             }
             Err(e) => e.message,
@@ -377,7 +373,7 @@ impl Predictor {
         if encoded.len() == 1 {
             return Err(JobError::client(format!(
                 "The model failed on dataset row {first_row} ({}): {problem}",
-                self.url
+                self.target()
             )));
         }
         tracing::warn!(
@@ -470,41 +466,133 @@ impl Predictor {
         Duration::from_millis(rng.random_range(ceiling / 2..=ceiling.max(1)))
     }
 
-    /// One HTTP request. The error says whether a retry may help.
-    async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, (bool, String)> {
+    /// Sends one body through the transport and counts the request. The
+    /// error says whether a retry may help.
+    async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, Failure> {
         self.counters.add_request();
-        let mut request = self
-            .client
-            .post(&self.request_url)
-            .header(reqwest::header::CONTENT_TYPE, &self.content_type)
-            .header(reqwest::header::ACCEPT, &self.accept_type)
-            .body(body);
-        for (name, value) in &self.headers {
-            request = request.header(*name, value);
-        }
-        let response = request
-            .send()
+        self.transport
+            .send(body, &self.content_type, &self.accept_type)
             .await
-            .map_err(|e| (true, describe(e, &self.url)))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| {
-            (
-                true,
-                format!("reading the response failed: {}", describe(e, &self.url)),
+    }
+}
+
+impl Transport {
+    /// Plain HTTP to `url` (`/invocations` appended), passing SageMaker's
+    /// custom-attributes and target-model headers on as they are.
+    fn http(url: &str, p: &crate::config::Predictor, settings: &Settings) -> Result<Transport> {
+        let mut headers = Vec::new();
+        if let Some(a) = &p.custom_attributes {
+            headers.push(("X-Amzn-SageMaker-Custom-Attributes", a.clone()));
+        }
+        if let Some(t) = &p.target_model {
+            headers.push(("X-Amzn-SageMaker-Target-Model", t.clone()));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(settings.request_timeout))
+            .connect_timeout(Duration::from_secs(10))
+            .tls_certs_merge(bundled_roots())
+            .build()
+            .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
+        let request_url = invocations_url(url)?;
+        Ok(Transport::Http {
+            client,
+            url: redacted(&request_url),
+            request_url,
+            headers,
+        })
+    }
+
+    /// `predictor.endpoint_name` through SageMaker Runtime.
+    #[cfg(feature = "aws")]
+    fn endpoint(p: &crate::config::Predictor, settings: &Settings) -> Result<Transport> {
+        let name = p.endpoint_name.as_deref().ok_or_else(|| {
+            JobError::client(
+                "predictor: give endpoint_name (an existing endpoint), model_name with instance_type and initial_instance_count (a shadow endpoint), or a model server's URL (--endpoint-url).",
             )
         })?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
-        }
-        let retryable = status.as_u16() == 429 || status.is_server_error();
-        Err((
-            retryable,
-            format!(
-                "HTTP {status}: {}",
-                snippet(&String::from_utf8_lossy(&bytes))
-            ),
-        ))
+        Ok(Transport::SageMaker(crate::aws::invoke::Endpoint::connect(
+            name,
+            p.target_model.as_deref(),
+            p.custom_attributes.as_deref(),
+            Duration::from_secs_f64(settings.request_timeout),
+        )?))
     }
+
+    /// Without the `aws` feature only URLs can be called.
+    #[cfg(not(feature = "aws"))]
+    fn endpoint(p: &crate::config::Predictor, _: &Settings) -> Result<Transport> {
+        let named = p
+            .endpoint_name
+            .as_deref()
+            .map(|n| format!("endpoint {n:?}"))
+            .or_else(|| p.model_name.as_deref().map(|n| format!("model {n:?}")))
+            .unwrap_or_else(|| "the model".into());
+        Err(JobError::client(format!(
+            "predictor: {named} has no URL. Calling SageMaker endpoints by name needs a build with the `aws` feature (the Docker image has it); give the model server's URL with --endpoint-url, the environment variable OPENCLARIFY_ENDPOINT_URL, or the config key predictor.endpoint_url (e.g. http://localhost:8080)."
+        )))
+    }
+
+    /// Sends one body and returns the answer's bytes. The error says
+    /// whether a retry may help.
+    async fn send(
+        &self,
+        body: Vec<u8>,
+        content_type: &str,
+        accept: &str,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        match self {
+            Transport::Http {
+                client,
+                request_url,
+                url,
+                headers,
+            } => {
+                let to = (request_url.as_str(), url.as_str());
+                post(client, to, headers, body, content_type, accept).await
+            }
+            #[cfg(feature = "aws")]
+            Transport::SageMaker(endpoint) => endpoint.invoke(body, content_type, accept).await,
+        }
+    }
+}
+
+/// One HTTP request to `(request_url, shown_url)`. The error says whether a
+/// retry may help, and names only the shown URL.
+async fn post(
+    client: &reqwest::Client,
+    (request_url, url): (&str, &str),
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+    content_type: &str,
+    accept: &str,
+) -> std::result::Result<Vec<u8>, Failure> {
+    let mut request = client
+        .post(request_url)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .header(reqwest::header::ACCEPT, accept)
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.map_err(|e| (true, describe(e, url)))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| {
+        (
+            true,
+            format!("reading the response failed: {}", describe(e, url)),
+        )
+    })?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    let retryable = status.as_u16() == 429 || status.is_server_error();
+    Err((
+        retryable,
+        format!(
+            "HTTP {status}: {}",
+            snippet(&String::from_utf8_lossy(&bytes))
+        ),
+    ))
 }
 
 /// The Mozilla root certificates compiled into the binary (webpki-root-certs).
@@ -512,7 +600,7 @@ impl Predictor {
 /// reads from /etc/ssl/certs and the like. Without them, building the client
 /// fails outright on a machine or image that has no CA bundle ("No CA
 /// certificates were loaded from the system"), even for a plain-HTTP endpoint.
-fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
+pub(crate) fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok())
@@ -632,6 +720,7 @@ mod tests {
         assert_eq!(p.batches(&records), vec![(0, 3), (3, 4), (4, 5), (5, 6)]);
     }
 
+    #[cfg(not(feature = "aws"))]
     #[test]
     fn a_missing_url_says_how_to_give_one() {
         let config = crate::config::parse(
@@ -645,6 +734,7 @@ mod tests {
             .unwrap();
         assert!(
             e.message.contains("endpoint \"prod-model\" has no URL")
+                && e.message.contains("`aws` feature")
                 && e.message.contains("--endpoint-url"),
             "{}",
             e.message

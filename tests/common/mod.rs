@@ -53,10 +53,7 @@ impl DemoModel {
     /// Starts the demo model with extra arguments (`--fail-every 3`...) and
     /// waits until `/ping` answers.
     pub fn start(extra: &[&str]) -> DemoModel {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_openclarify"))
             .args([
                 "demo-model",
@@ -88,6 +85,14 @@ impl Drop for DemoModel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
 }
 
 fn ping(port: u16) -> bool {
