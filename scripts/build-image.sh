@@ -8,14 +8,15 @@
 # The binary is built with the `aws` feature (InvokeEndpoint, shadow
 # endpoints, S3 inputs), which a processing job inside SageMaker needs.
 # Fails if the binary is not statically linked or the processing image is
-# 30 MB or more. The limit was 25 MB (issue 6/7: the image was 23.4 MB);
+# 35 MB or more. The limit was 25 MB (issue 6/7: the image was 23.4 MB);
 # the aws feature adds the AWS SDK's credential chain, STS, SageMaker Runtime
 # and object_store: measured 28.9 MB with those crates built for size
-# (30.5 MB without), so 30 MB keeps ~1 MB for the size drift seen between
-# builds of near-identical code.
+# (30.5 MB without); `check`, plan/partial/merge and the progress bar then
+# brought it to 31.1 MB. 35 MB keeps room for the ~1 MB drift seen between
+# builds of near-identical code (thin LTO, 16 codegen units).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-MAX_BYTES=$((30 * 1000 * 1000)) # see above
+MAX_BYTES=$((35 * 1000 * 1000)) # see above
 
 build_release --features aws
 # static-pie binaries make ldd say "statically linked"; plain static ones
