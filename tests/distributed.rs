@@ -252,7 +252,12 @@ fn states_from_another_config_plan_or_version_are_refused() {
     let job = bias_job();
     let out = job.dir.path().join("out");
     assert_ok(
-        &merge(&job.config, &job.plan, &[job.state.clone()], &out),
+        &merge(
+            &job.config,
+            &job.plan,
+            std::slice::from_ref(&job.state),
+            &out,
+        ),
         "merge",
     );
 
@@ -260,7 +265,12 @@ fn states_from_another_config_plan_or_version_are_refused() {
     let other_config = job.dir.path().join("other.json");
     let text = std::fs::read_to_string(&job.config).unwrap();
     std::fs::write(&other_config, text.replace("\"all\"", "[\"CI\"]")).unwrap();
-    let refused = failure(&merge(&other_config, &job.plan, &[job.state.clone()], &out));
+    let refused = failure(&merge(
+        &other_config,
+        &job.plan,
+        std::slice::from_ref(&job.state),
+        &out,
+    ));
     assert!(refused.contains("another analysis config"), "{refused}");
 
     // Another plan (from other data): the state names the plan it used.
@@ -270,7 +280,12 @@ fn states_from_another_config_plan_or_version_are_refused() {
     let head: String = german.lines().take(200).map(|l| format!("{l}\n")).collect();
     std::fs::write(&fewer, head).unwrap();
     assert_ok(&plan(&job.config, &fewer, &other_plan), "other plan");
-    let refused = failure(&merge(&job.config, &other_plan, &[job.state.clone()], &out));
+    let refused = failure(&merge(
+        &job.config,
+        &other_plan,
+        std::slice::from_ref(&job.state),
+        &out,
+    ));
     assert!(refused.contains("another plan"), "{refused}");
 
     // Another openclarify version: the version follows the 12 header bytes.
@@ -282,9 +297,19 @@ fn states_from_another_config_plan_or_version_are_refused() {
     assert!(refused.contains("written by openclarify 9"), "{refused}");
 
     // A plan given as a state, and a file that is neither.
-    let refused = failure(&merge(&job.config, &job.plan, &[job.plan.clone()], &out));
+    let refused = failure(&merge(
+        &job.config,
+        &job.plan,
+        std::slice::from_ref(&job.plan),
+        &out,
+    ));
     assert!(refused.contains("is a plan, not a state"), "{refused}");
-    let refused = failure(&merge(&job.config, &job.plan, &[job.config.clone()], &out));
+    let refused = failure(&merge(
+        &job.config,
+        &job.plan,
+        std::slice::from_ref(&job.config),
+        &out,
+    ));
     assert!(refused.contains("is not a plan or state"), "{refused}");
 }
 
