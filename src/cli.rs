@@ -59,7 +59,7 @@ pub enum Command {
     /// Distributed runs, step 2: every requested analysis's state for one
     /// shard of the dataset.
     #[command(
-        after_help = "Examples:\n  openclarify partial --config analysis_config.json --plan job.plan --data part-00001.csv --row-offset 500 --output 1.state\n  cat part-00001.csv | openclarify partial --config analysis_config.json --plan job.plan --data - --row-offset 500 --output -"
+        after_help = "Examples:\n  openclarify partial --config analysis_config.json --plan job.plan --data part-00001.csv --row-offset 500 --output 1.state\n  cat part-00001.csv | openclarify partial --config analysis_config.json --plan job.plan --data - --row-offset 500 --output -\n\nWith many shards at once, divide --concurrency among them so the endpoint is not overrun."
     )]
     Partial(PartialArgs),
     /// Distributed runs, step 3: merge shard states into analysis.json,
@@ -91,6 +91,14 @@ pub struct Inputs {
     /// The dataset file or folder [default: /opt/ml/processing/input/data]
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// How `run`, `check` and `partial` reach the model.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
     /// The model server's URL (requests go to URL/invocations); overrides
     /// predictor.endpoint_url in the config.
     #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
@@ -98,6 +106,17 @@ pub struct Inputs {
     /// How model calls are batched, parallelised and retried.
     #[command(flatten)]
     pub predictor: predictor::Settings,
+}
+
+impl ModelArgs {
+    /// The job options for these model settings.
+    fn job_options(&self, save_predictions: Option<PathBuf>) -> job::JobOptions {
+        job::JobOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            save_predictions,
+            predictor: self.predictor.clone(),
+        }
+    }
 }
 
 impl Inputs {
@@ -138,11 +157,7 @@ impl RunArgs {
     }
 
     fn options(&self) -> job::JobOptions {
-        job::JobOptions {
-            endpoint_url: self.inputs.endpoint_url.clone(),
-            save_predictions: self.save_predictions.clone(),
-            predictor: self.inputs.predictor.clone(),
-        }
+        self.inputs.model.job_options(self.save_predictions.clone())
     }
 
     /// The failure file: explicit, or the platform's when running with the
@@ -173,8 +188,8 @@ impl CheckArgs {
         check::CheckOptions {
             config: self.inputs.config(),
             data: self.inputs.data(),
-            endpoint_url: self.inputs.endpoint_url.clone(),
-            predictor: self.inputs.predictor.clone(),
+            endpoint_url: self.inputs.model.endpoint_url.clone(),
+            predictor: self.inputs.model.predictor.clone(),
         }
     }
 }
@@ -224,14 +239,10 @@ pub struct PartialArgs {
     /// Where to write the failure reason.
     #[arg(long)]
     pub failure_file: Option<PathBuf>,
-    /// The model server's URL (requests go to URL/invocations); overrides
-    /// predictor.endpoint_url in the config.
-    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// How model calls are batched, parallelised and retried. With many
-    /// shards at once, divide --concurrency among them.
+    /// The model, as for `run`; with many shards at once, divide
+    /// --concurrency among them.
     #[command(flatten)]
-    pub predictor: predictor::Settings,
+    pub model: ModelArgs,
 }
 
 /// Arguments of `merge`.
@@ -314,11 +325,7 @@ pub fn main() -> ExitCode {
                 &distributed::PartialOptions {
                     row_offset: args.row_offset,
                     header: args.header,
-                    job: job::JobOptions {
-                        endpoint_url: args.endpoint_url,
-                        save_predictions: None,
-                        predictor: args.predictor,
-                    },
+                    job: args.model.job_options(None),
                 },
             ),
             args.failure_file,
