@@ -1,7 +1,7 @@
 # The openclarify processing image: the static binary and nothing else.
 #
 # FROM scratch pulls nothing (there may be no registry to pull from) and
-# leaves nothing to patch; the binary is linked +crt-static (.cargo/config.toml)
+# leaves nothing to patch; the binary is linked +crt-static (scripts/build-image.sh)
 # so it needs no libc in the image. Build it with scripts/build-image.sh,
 # which stages this context:
 #   openclarify                                    the static release binary, built with the

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 runs=${1:-5}
 build_release --example csv_floor
-FLOOR=$TARGET_DIR/x86_64-unknown-linux-gnu/release/examples/csv_floor
+FLOOR=$TARGET_DIR/release/examples/csv_floor
 PY=$(reference_python)
 CSV=$(census_csv)
 CONFIG=$ROOT/test-fixtures/census/analysis_config.json

@@ -18,7 +18,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 MAX_BYTES=$((35 * 1000 * 1000)) # see above
 
-build_release --features aws
+build_static --features aws
+OPENCLARIFY=$OPENCLARIFY_STATIC
 # static-pie binaries make ldd say "statically linked"; plain static ones
 # "not a dynamic executable". Anything else would need a libc in the image.
 if ! ldd "$OPENCLARIFY" 2>&1 | grep -Eq 'statically linked|not a dynamic executable'; then

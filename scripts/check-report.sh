@@ -13,7 +13,7 @@ build_release --example write_report
 PY=${NBFORMAT_PYTHON:-$(reference_python)}
 work=$(mktemp -d)
 "$OPENCLARIFY" demo --output "$work/demo" >/dev/null 2>&1
-"$TARGET_DIR/x86_64-unknown-linux-gnu/release/examples/write_report" \
+"$TARGET_DIR/release/examples/write_report" \
   "$ROOT/test-fixtures/report/analysis_full.json" "$work/full" \
   "$ROOT/test-fixtures/report/explanations_shap/out.csv" >/dev/null
 check() { # folder, then phrases the PDF must contain

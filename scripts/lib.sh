@@ -5,11 +5,28 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-OPENCLARIFY=$TARGET_DIR/x86_64-unknown-linux-gnu/release/openclarify
+OPENCLARIFY=$TARGET_DIR/release/openclarify
+
+# The static build the FROM-scratch images need: glibc linked +crt-static for
+# this machine's Linux target. Only the image scripts use it; the tests and
+# benchmarks use the host's default build above, so they run on any laptop.
+STATIC_TARGET=$(uname -m)-unknown-linux-gnu
+OPENCLARIFY_STATIC=$TARGET_DIR/$STATIC_TARGET/release/openclarify
 
 # Builds the release binary (and any examples named as arguments).
 build_release() {
   (cd "$ROOT" && cargo build --release --quiet "$@")
+}
+
+# Builds the static release binary ($OPENCLARIFY_STATIC) with the arguments
+# given (e.g. --features aws). With an explicit --target, the flags reach only
+# the target's crates, not build scripts or proc-macros (which cannot be
+# static).
+build_static() {
+  local var
+  var=CARGO_TARGET_$(echo "$STATIC_TARGET" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
+  (cd "$ROOT" && env "$var=-C target-feature=+crt-static" \
+    cargo build --release --quiet --target "$STATIC_TARGET" "$@")
 }
 
 # The reference tools' Python, installed on first use into the git-ignored .venv.
