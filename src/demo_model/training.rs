@@ -233,7 +233,7 @@ mod tests {
 
     /// The German credit rows encoded for `model`, each with its 0/1 label.
     fn encoded_german_rows(model: &Model) -> Vec<(Vec<f64>, f64)> {
-        let mut reader = csv::Reader::from_reader(super::GERMAN_CSV.as_bytes());
+        let mut reader = csv::Reader::from_reader(crate::demo_model::GERMAN_CSV.as_bytes());
         reader
             .records()
             .map(|record| {

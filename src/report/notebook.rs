@@ -148,7 +148,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{model, RunSummary};
+    use crate::report::{document, RunSummary};
 
     #[test]
     fn notebook_is_nbformat_4_with_stored_outputs() {
