@@ -164,8 +164,7 @@ fn check_dataset(
     out: &mut String,
 ) -> Result<(Dataset, Chunk)> {
     let _ = writeln!(out, "\ndataset {}", options.data.display());
-    let opened = Dataset::open(config, &options.data)
-    .and_then(|dataset| {
+    let opened = Dataset::open(config, &options.data).and_then(|dataset| {
         let chunk = dataset
             .chunks()?
             .next()
@@ -217,12 +216,7 @@ fn check_dataset(
             distinct(&chunk, g).len()
         );
     }
-    let _ = writeln!(
-        out,
-        "  {:<16}{}",
-        "excluded",
-        names(&s.excluded_columns())
-    );
+    let _ = writeln!(out, "  {:<16}{}", "excluded", names(&s.excluded_columns()));
     let _ = writeln!(
         out,
         "  {:<16}{} ({} columns)",
@@ -299,8 +293,7 @@ fn check_model(
     }
     let _ = writeln!(out, "\nmodel");
     let s = &dataset.schema;
-    let predictor = Predictor::new(config, &options.model, s.feature_names())
-    .map_err(|e| {
+    let predictor = Predictor::new(config, &options.model, s.feature_names()).map_err(|e| {
         let _ = writeln!(out, "  problem: {}", e.message);
         e.message
     })?;

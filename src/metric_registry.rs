@@ -50,23 +50,55 @@ const fn metric(name: &'static str, stage: Stage, description: &'static str) -> 
 /// The registry, each stage in smclarify's registry order.
 pub const METRICS: &[Metric] = &[
     metric("CI", Stage::PreTraining, "Class Imbalance (CI)"),
-    metric("DPL", Stage::PreTraining, "Difference in Positive Proportions in Labels (DPL)"),
+    metric(
+        "DPL",
+        Stage::PreTraining,
+        "Difference in Positive Proportions in Labels (DPL)",
+    ),
     metric("KL", Stage::PreTraining, "Kullback-Liebler Divergence (KL)"),
     metric("JS", Stage::PreTraining, "Jensen-Shannon Divergence (JS)"),
     metric("LP", Stage::PreTraining, "L-p Norm (LP)"),
     metric("TVD", Stage::PreTraining, "Total Variation Distance (TVD)"),
     metric("KS", Stage::PreTraining, "Kolmogorov-Smirnov Distance (KS)"),
-    metric("CDDL", Stage::PreTraining, "Conditional Demographic Disparity in Labels (CDDL)"),
-    metric("DPPL", Stage::PostTraining, "Difference in Positive Proportions in Predicted Labels (DPPL)"),
+    metric(
+        "CDDL",
+        Stage::PreTraining,
+        "Conditional Demographic Disparity in Labels (CDDL)",
+    ),
+    metric(
+        "DPPL",
+        Stage::PostTraining,
+        "Difference in Positive Proportions in Predicted Labels (DPPL)",
+    ),
     metric("DI", Stage::PostTraining, "Disparate Impact (DI)"),
-    metric("DCA", Stage::PostTraining, "Difference in Conditional Acceptance (DCA)"),
-    metric("DCR", Stage::PostTraining, "Difference in Conditional Rejection (DCR)"),
+    metric(
+        "DCA",
+        Stage::PostTraining,
+        "Difference in Conditional Acceptance (DCA)",
+    ),
+    metric(
+        "DCR",
+        Stage::PostTraining,
+        "Difference in Conditional Rejection (DCR)",
+    ),
     metric("RD", Stage::PostTraining, "Recall Difference (RD)"),
     metric("SD", Stage::PostTraining, "Specificity Difference (SD)"),
-    metric("DAR", Stage::PostTraining, "Difference in Acceptance Rates (DAR)"),
-    metric("DRR", Stage::PostTraining, "Difference in Rejection Rates (DRR)"),
+    metric(
+        "DAR",
+        Stage::PostTraining,
+        "Difference in Acceptance Rates (DAR)",
+    ),
+    metric(
+        "DRR",
+        Stage::PostTraining,
+        "Difference in Rejection Rates (DRR)",
+    ),
     metric("AD", Stage::PostTraining, "Accuracy Difference (AD)"),
-    metric("CDDPL", Stage::PostTraining, "Conditional Demographic Disparity in Predicted Labels (CDDPL)"),
+    metric(
+        "CDDPL",
+        Stage::PostTraining,
+        "Conditional Demographic Disparity in Predicted Labels (CDDPL)",
+    ),
     metric("TE", Stage::PostTraining, "Treatment Equality (TE)"),
     Metric {
         name: "FT",
@@ -103,10 +135,19 @@ mod tests {
         );
         assert_eq!(
             names(Stage::PostTraining),
-            ["DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE"]
+            [
+                "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT",
+                "GE"
+            ]
         );
-        assert_eq!(find("DI").map(|m| m.description), Some("Disparate Impact (DI)"));
-        assert_eq!(find("FT").map(|m| m.computation), Some(Computation::FlipTest));
+        assert_eq!(
+            find("DI").map(|m| m.description),
+            Some("Disparate Impact (DI)")
+        );
+        assert_eq!(
+            find("FT").map(|m| m.computation),
+            Some(Computation::FlipTest)
+        );
         assert_eq!(find("XYZ"), None);
     }
 }

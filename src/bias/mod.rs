@@ -21,12 +21,12 @@ mod vectors;
 use crate::config::ConfigValue;
 use crate::dataset::value::Value;
 use crate::error::{JobError, Result};
-use crate::metric_registry::{self, Computation};
 pub use crate::metric_registry::Stage;
+use crate::metric_registry::{self, Computation};
 use column::{DataType, Selection, TypedColumn};
 use metrics::{Counts, Cube, Outcome};
 use serde_json::{json, Map, Value as Json};
-pub use state::{CountState, Columns};
+pub use state::{Columns, CountState};
 
 /// A metric of the registry; sections only ever name registered ones.
 fn registered(name: &str) -> &'static metric_registry::Metric {

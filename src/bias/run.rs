@@ -224,14 +224,15 @@ impl ModelLabels {
         let labeler = Labeler::new(config);
         let label_values = config.label_values_or_threshold.clone().unwrap_or_default();
         let first_batch = labeler.clone();
-        let predictor = Predictor::new(config, model, schema.feature_names())?
-            .with_first_check(move |outputs| {
+        let predictor = Predictor::new(config, model, schema.feature_names())?.with_first_check(
+            move |outputs| {
                 let batch = first_batch.fit(outputs, &label_values)?;
                 if let Some(warning) = batch.warning() {
                     tracing::warn!("{warning}");
                 }
                 Ok(())
-            });
+            },
+        );
         tracing::info!(
             target = predictor.target(),
             "predicted labels come from the model"

@@ -5,7 +5,7 @@
 use super::column::{Selection, TypedColumn};
 use super::ft::FlipTestRows;
 use super::metrics::{self, Counts, Cube};
-use super::state::{CountState, Columns, Key};
+use super::state::{Columns, CountState, Key};
 use super::{metric_list, section, SectionSpec, Stage};
 use crate::config::ConfigValue;
 use crate::dataset::test_cells_chunk;

@@ -253,6 +253,8 @@ impl AnalysisConfig {
     /// predicted labels (`has_predicted_label`).
     pub fn needs_model(&self, has_predicted_label: bool) -> bool {
         let m = &self.methods;
-        m.shap.is_some() || m.pdp.is_some() || (m.post_training_bias.is_some() && !has_predicted_label)
+        m.shap.is_some()
+            || m.pdp.is_some()
+            || (m.post_training_bias.is_some() && !has_predicted_label)
     }
 }

@@ -244,7 +244,12 @@ mod tests {
             String::from_utf8(e.body(&[&r, &r], &names())).unwrap(),
             "{\"instances\": [[0,1],[0,1]]}"
         );
-        let e = Encoder::new(&Mime::from("application/json"), Some("$records"), Some("$features_kvp")).unwrap();
+        let e = Encoder::new(
+            &Mime::from("application/json"),
+            Some("$records"),
+            Some("$features_kvp"),
+        )
+        .unwrap();
         let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
@@ -287,7 +292,12 @@ mod tests {
             e.record(&refs(&cells()), &names()),
             b"{\"features\":[0,\"a,b\"]}"
         );
-        let err = Encoder::new(&Mime::from("application/jsonlines"), Some("{\"x\":1}"), None).unwrap_err();
+        let err = Encoder::new(
+            &Mime::from("application/jsonlines"),
+            Some("{\"x\":1}"),
+            None,
+        )
+        .unwrap_err();
         assert!(err
             .message
             .contains("Please include a placeholder $features"));

@@ -390,7 +390,12 @@ mod tests {
 
     #[test]
     fn a_locator_that_finds_nothing_anywhere_is_named() {
-        let r = ResponseReader::new(&Mime::from("application/jsonlines"), None, Some(&name("prob"))).unwrap();
+        let r = ResponseReader::new(
+            &Mime::from("application/jsonlines"),
+            None,
+            Some(&name("prob")),
+        )
+        .unwrap();
         let body = b"{\"score\":0.1}\n{\"score\":0.9}\n";
         assert_eq!(r.unmatched_locator(body), Some("predictor.probability"));
         // One record without it is an odd record, not a wrong key.
@@ -399,12 +404,15 @@ mod tests {
             None
         );
         assert_eq!(r.unmatched_locator(b"<html>"), None);
-        let csv = ResponseReader::new(&Mime::from("text/csv"), Some(&NameOrIndex::Index(2)), None).unwrap();
+        let csv = ResponseReader::new(&Mime::from("text/csv"), Some(&NameOrIndex::Index(2)), None)
+            .unwrap();
         assert_eq!(
             csv.unmatched_locator(b"1,0.9\n0,0.2\n"),
             Some("predictor.label")
         );
-        let json = ResponseReader::new(&Mime::from("application/json"), Some(&name("labels")), None).unwrap();
+        let json =
+            ResponseReader::new(&Mime::from("application/json"), Some(&name("labels")), None)
+                .unwrap();
         assert_eq!(
             json.unmatched_locator(b"{\"predictions\":[1,0]}"),
             Some("predictor.label")
@@ -454,7 +462,12 @@ mod tests {
             lists.read(b"[0.1,0.9]\n[0.8,0.2]\n", 2).unwrap()[1],
             out(None, Some(json!([0.8, 0.2])))
         );
-        let e = ResponseReader::new(&Mime::from("text/csv"), Some(&name("predicted_label")), None).unwrap_err();
+        let e = ResponseReader::new(
+            &Mime::from("text/csv"),
+            Some(&name("predicted_label")),
+            None,
+        )
+        .unwrap_err();
         assert!(e.contains("must be a column index"), "{e}");
     }
 
@@ -475,10 +488,14 @@ mod tests {
                 out(Some(json!(0)), Some(json!(0.3)))
             ]
         );
-        let e = ResponseReader::new(&Mime::from("application/jsonlines"), None, Some(&name("probability")))
-            .unwrap()
-            .read(body, 2)
-            .unwrap_err();
+        let e = ResponseReader::new(
+            &Mime::from("application/jsonlines"),
+            None,
+            Some(&name("probability")),
+        )
+        .unwrap()
+        .read(body, 2)
+        .unwrap_err();
         assert!(
             e.0.contains("JMESPath \"probability\" selects nothing"),
             "{e:?}"
@@ -507,7 +524,9 @@ mod tests {
             bare.read(b"[0.2, 0.7]", 2).unwrap()[1],
             out(None, Some(json!(0.7)))
         );
-        let single = ResponseReader::new(&Mime::from("application/json"), None, Some(&name("score"))).unwrap();
+        let single =
+            ResponseReader::new(&Mime::from("application/json"), None, Some(&name("score")))
+                .unwrap();
         assert_eq!(
             single.read(br#"{"score":0.4}"#, 1).unwrap(),
             vec![out(None, Some(json!(0.4)))]

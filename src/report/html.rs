@@ -6,8 +6,8 @@
 //! every text from `analysis.json` is escaped, only the SVG made by
 //! [`super::charts`] (which escapes its own text) is inserted as is.
 
-use super::fonts;
 use super::document::{Report, Table, GUIDE_HEADING};
+use super::fonts;
 use anyhow::Result;
 use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment};

@@ -16,11 +16,11 @@
 //! and the PDF embeds its font.
 
 pub mod charts;
+pub mod document;
 pub mod fonts;
 pub mod guide;
 pub mod html;
 pub mod local_shap;
-pub mod document;
 pub mod notebook;
 pub mod pdf;
 

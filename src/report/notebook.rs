@@ -8,8 +8,8 @@
 //! a handful of plain objects, and `scripts/check-report.sh` validates it
 //! with the reference `nbformat` package.
 
-use super::html;
 use super::document::{Block, Report, Table, GUIDE_HEADING};
+use super::html;
 use anyhow::Result;
 use serde_json::{json, Value as Json};
 

@@ -9,8 +9,8 @@
 //! check pagination without decoding a PDF.
 
 use super::charts::Svg;
-use super::fonts::{self, text_width, Weight};
 use super::document::{Block, Report, Table, GUIDE_HEADING};
+use super::fonts::{self, text_width, Weight};
 use anyhow::{anyhow, Result};
 use krilla::color::rgb;
 use krilla::destination::XyzDestination;

@@ -148,7 +148,11 @@ pub(super) fn baseline_file(
 
 /// A baseline summarising the data (k-means, or k-prototypes with
 /// categorical features).
-pub(super) fn computed_baseline(shap: &ShapConfig, features: &Features, records: &Records) -> Vec<Vec<Cell>> {
+pub(super) fn computed_baseline(
+    shap: &ShapConfig,
+    features: &Features,
+    records: &Records,
+) -> Vec<Vec<Cell>> {
     let columns: Vec<Column<Vec<u8>>> = (0..features.names.len())
         .map(|f| cluster_column(records, f))
         .collect();
@@ -175,10 +179,7 @@ pub(super) fn write_baseline(rows: &[Vec<Cell>], output: &Path) -> Result<()> {
         .iter()
         .map(|row| csv_line(row.iter().map(cell_text)))
         .collect();
-    crate::layout::write_atomic(
-        &output.join(crate::layout::BASELINE_FILE),
-        text.as_bytes(),
-    )
+    crate::layout::write_atomic(&output.join(crate::layout::BASELINE_FILE), text.as_bytes())
 }
 
 /// One feature as clustering sees it: numbers when pandas would read the

@@ -20,7 +20,11 @@ pub(super) struct Model {
 }
 
 impl Model {
-    pub(super) fn new(config: &AnalysisConfig, features: &Features, model: &ModelAccess) -> Result<Model> {
+    pub(super) fn new(
+        config: &AnalysisConfig,
+        features: &Features,
+        model: &ModelAccess,
+    ) -> Result<Model> {
         let predictor = Predictor::new(config, model, features.names.clone())?;
         tracing::info!(target = predictor.target(), "explaining the model");
         Ok(Model {

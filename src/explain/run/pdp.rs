@@ -49,7 +49,11 @@ impl PlannedGrid {
 /// The features PDP may plot, fixed in the plan: `methods.pdp.features`,
 /// else every explained feature, since the `top_k_features` with the
 /// largest global SHAP value are known only once every row is explained.
-pub(super) fn pdp_candidates(pdp: &PdpConfig, features: &Features, has_shap: bool) -> Result<Vec<usize>> {
+pub(super) fn pdp_candidates(
+    pdp: &PdpConfig,
+    features: &Features,
+    has_shap: bool,
+) -> Result<Vec<usize>> {
     match (&pdp.features, has_shap) {
         (Some(chosen), _) => chosen
             .iter()
@@ -85,7 +89,11 @@ pub(super) fn pdp_features(
 }
 
 /// The grid of feature `position` over every row of the dataset.
-pub(super) fn planned_grid(pdp_config: &PdpConfig, position: usize, records: &Records) -> PlannedGrid {
+pub(super) fn planned_grid(
+    pdp_config: &PdpConfig,
+    position: usize,
+    records: &Records,
+) -> PlannedGrid {
     let kind = records.kind(position);
     let column = records.rows.iter().map(|r| &r[position]);
     match kind {

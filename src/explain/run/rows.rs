@@ -81,7 +81,11 @@ impl Features {
 
 /// A feature named in the config (by name, or by its position among the
 /// features the model receives) as a position into `names`.
-pub(super) fn feature_position(key: &str, feature: &NameOrIndex, names: &[String]) -> Result<usize> {
+pub(super) fn feature_position(
+    key: &str,
+    feature: &NameOrIndex,
+    names: &[String],
+) -> Result<usize> {
     let found = match feature {
         NameOrIndex::Name(name) => names.iter().position(|n| n == name),
         NameOrIndex::Index(i) => Some(*i).filter(|i| *i < names.len()),

@@ -9,7 +9,9 @@ use super::{CALLS_IN_FLIGHT, RECORDS_PER_CALL};
 use crate::config::ShapConfig;
 use crate::dataset::value::Cell;
 use crate::error::{JobError, Result};
-use crate::explain::{coalition_budget, AggregationMethod, GlobalShapState, KernelShap, KernelShapSettings};
+use crate::explain::{
+    coalition_budget, AggregationMethod, GlobalShapState, KernelShap, KernelShapSettings,
+};
 use crate::progress::Reporter;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -138,7 +140,11 @@ pub(super) fn pick(row: &[Cell], positions: &[usize]) -> Vec<Cell> {
 /// own background when only some features are explained (the baseline with
 /// the others at the row's values, whose mean is the row's expected value),
 /// and one record per (coalition, baseline row).
-pub(super) fn records_per_row(features: &Features, baseline_rows: usize, num_samples: Option<usize>) -> usize {
+pub(super) fn records_per_row(
+    features: &Features,
+    baseline_rows: usize,
+    num_samples: Option<usize>,
+) -> usize {
     let background = if features.is_subset() {
         baseline_rows
     } else {
@@ -222,7 +228,11 @@ pub(super) async fn explain_block(
 }
 
 /// `row` with the explained features set to `explained_cells`.
-pub(super) fn with_explained(row: &[Cell], explained: &[usize], explained_cells: Vec<Cell>) -> Vec<Cell> {
+pub(super) fn with_explained(
+    row: &[Cell],
+    explained: &[usize],
+    explained_cells: Vec<Cell>,
+) -> Vec<Cell> {
     let mut full = row.to_vec();
     for (&position, cell) in explained.iter().zip(explained_cells) {
         full[position] = cell;
@@ -258,5 +268,8 @@ pub(super) fn write_local_values(
         let numbers = row.values.iter().map(|&v| crate::pyfmt::float(v));
         text.push_str(&csv_line(row.id.into_iter().chain(numbers)));
     }
-    crate::layout::write_atomic(&output.join(crate::layout::LOCAL_SHAP_FILE), text.as_bytes())
+    crate::layout::write_atomic(
+        &output.join(crate::layout::LOCAL_SHAP_FILE),
+        text.as_bytes(),
+    )
 }
