@@ -1,23 +1,29 @@
-//! openclarify: the SageMaker Clarify processing job, as one static binary.
+//! openclarify: the SageMaker Clarify processing job, as one binary.
 //!
 //! # Layout
-//! The modules follow the pipeline, one per stage:
+//! The modules follow the pipeline, one per stage (docs/architecture.md
+//! walks through it, and says how to add an analysis):
 //! - [`config`]: `analysis_config.json` as types, validated with JSON paths.
 //! - [`dataset`]: CSV / JSON Lines / JSON / Parquet readers streaming chunks
 //!   of raw cells, and which column plays which role.
-//! - [`bias`]: mergeable counts and every pre- and post-training metric,
-//!   numerically as smclarify computes them.
-//! - [`explain`]: Kernel SHAP, computed baselines and partial dependence,
-//!   as pure two-phase computations (synthetic rows out, model outputs in).
 //! - [`metric_registry`]: every bias metric's name, stage, description and inputs.
+//! - [`bias`]: mergeable counts and every pre- and post-training metric,
+//!   numerically as smclarify computes them; `bias::run` drives it for a job.
+//! - [`explain`]: Kernel SHAP, computed baselines and partial dependence,
+//!   as pure two-phase computations (synthetic rows out, model outputs in);
+//!   `explain::run` drives them for a job.
+//! - [`predictor`]: the model, over HTTP or SageMaker Runtime.
 //! - [`output`]: `analysis.json` in Clarify's shape.
 //! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
-//! - [`job`]: wires the stages for one run; [`check`] checks them without running.
+//! - [`job`]: wires the analyses for one run; [`check`] checks them without running.
 //! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
 //! - [`http`]: helpers every HTTP client shares (root certificates, body snippets).
-//! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
+//! - [`progress`]: the log writer, and progress during long runs.
+//! - [`layout`]: the `/opt/ml/...` processing layout, output file names,
+//!   failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
+//! - [`error`] and [`pyfmt`]: the one error type, and floats as Python prints them.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
 #![warn(missing_docs)]
