@@ -297,9 +297,15 @@ fn check_bias_columns(
             };
         }
     }
-    bias::section(&state, &spec)
-        .map(|_| ())
-        .map_err(|e| e.message)
+    let empty = bias::empty::empty_selections(&state, &spec);
+    for sentence in &empty {
+        let _ = writeln!(out, "  problem: {sentence}");
+    }
+    bias::section(&state, &spec).map_err(|e| e.message)?;
+    match empty.is_empty() {
+        true => Ok(()),
+        false => Err(empty.join("; ")),
+    }
 }
 
 /// Sends one request with the first records and prints it, the answer and

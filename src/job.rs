@@ -213,6 +213,7 @@ pub fn finish(
     output: &Path,
     started: Instant,
 ) -> Result<u64> {
+    crate::staging::remove_leftovers(output);
     let mut analysis = Analysis::default();
     let mut rows = 0;
     let mut schema = plan.schema.clone();
@@ -223,6 +224,7 @@ pub fn finish(
             ));
         }
         rows = bias.rows;
+        warn_empty_selections(config, &schema, bias)?;
         if config.methods.post_training_bias.is_some() && schema.predicted_label.is_none() {
             add_predicted_column(&mut schema);
         }
@@ -262,6 +264,21 @@ pub fn finish(
         write_reports(config, report, &plan.data, output, &analysis, rows, started);
     }
     Ok(rows)
+}
+
+/// Logs a warning for each label or facet value that selects no rows
+/// ([`bias::empty`]); the metrics of such a group are computed anyway, as
+/// smclarify computes them.
+fn warn_empty_selections(
+    config: &AnalysisConfig,
+    schema: &Schema,
+    state: &BiasState,
+) -> Result<()> {
+    let spec = section_spec(config, schema, Stage::PreTraining, Some(Vec::new()), None)?;
+    for warning in bias::empty::empty_selections(state, &spec) {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
 }
 
 /// With `predictor.model_name` and neither an endpoint name nor a URL,

@@ -13,7 +13,9 @@
 //! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
 //! - [`job`]: wires the stages for one run; [`check`] checks them without running.
 //! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
-//! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
+//! - [`layout`]: the `/opt/ml/...` processing layout and the failure file;
+//!   [`staging`]: atomic writes that no crash leaves half-written.
+//! - [`signals`]: SIGTERM and SIGINT end a job cleanly, with a message.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
@@ -38,3 +40,5 @@ pub mod output;
 pub mod predictor;
 pub mod pyfmt;
 pub mod report;
+pub mod signals;
+pub mod staging;

@@ -1,10 +1,11 @@
 //! Output integrity: whatever moment a job is killed at, the output folder
 //! never holds an `analysis.json` that looks complete but is not this run's
-//! full result.
+//! full result, nor a temporary or half-written file.
 
 mod common;
 
 use common::*;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -25,10 +26,40 @@ fn demo_job(config: &std::path::Path, out: &std::path::Path, url: &str) -> Comma
     command
 }
 
+/// Every file under `dir` with its contents, by relative path, sorted.
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                found.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether a file of the reference run may differ from a killed run's
+/// complete one: the reports show the run's time and duration.
+fn shows_the_run_time(name: &str) -> bool {
+    name.starts_with("report.")
+}
+
 /// SIGKILL at moments spread over a whole run (from start-up to the last
 /// report): each time, `analysis.json` is either absent or byte for byte the
-/// uninterrupted run's. The moments are spread evenly, not drawn at random,
-/// so that a failure can be replayed.
+/// uninterrupted run's, and every file in the output folder is a complete
+/// output of the uninterrupted run (the same bytes, or for a report the
+/// same name): no temporary or half-written file. The moments are spread
+/// evenly, not drawn at random, so that a failure can be replayed.
 #[test]
 fn a_killed_job_never_leaves_a_wrong_analysis() {
     let model = DemoModel::start(&[]);
@@ -51,6 +82,7 @@ fn a_killed_job_never_leaves_a_wrong_analysis() {
     let whole_run = started.elapsed();
     assert!(status.success());
     let reference = std::fs::read(reference_out.join("analysis.json")).unwrap();
+    let reference_files = files_under(&reference_out);
 
     const KILLS: u32 = 24;
     let mut complete = 0;
@@ -70,7 +102,18 @@ fn a_killed_job_never_leaves_a_wrong_analysis() {
             }
             Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "kill {kill}"),
         }
+        for (name, bytes) in files_under(&out) {
+            let reference = reference_files.iter().find(|(n, _)| *n == name);
+            let Some((_, want)) = reference else {
+                panic!("kill {kill}: {name} is not an output of the uninterrupted run");
+            };
+            assert!(
+                shows_the_run_time(&name) || bytes == *want,
+                "kill {kill}: {name} differs from the uninterrupted run's"
+            );
+        }
     }
+
     // The late kills land after the run has finished; a test where every
     // kill came too early would not have checked anything.
     assert!(

@@ -7,6 +7,7 @@
 //! metric that needs rows, gets them from [`flip_test`].
 
 pub mod column;
+pub mod empty;
 pub mod flip_test;
 pub mod metrics;
 pub mod state;
