@@ -29,6 +29,14 @@ fn timed(command: &mut Command) -> (Output, Duration) {
 /// `openclarify run` of the demo config reduced to `methods` against `url`.
 fn run(dir: &Path, methods: &[&str], url: &str, extra: &[&str]) -> (Output, Duration, String) {
     let config = demo_config(dir, methods);
+    if !methods.contains(&"shap") {
+        // PDP without SHAP needs its features named.
+        let mut json = read_json(&config);
+        if let Some(pdp) = json["methods"].get_mut("pdp") {
+            pdp["features"] = serde_json::json!(["credit_amount", "age"]);
+        }
+        std::fs::write(&config, json.to_string()).unwrap();
+    }
     let out_dir = dir.join("out");
     let message = dir.join("message");
     let (out, took) = timed(
