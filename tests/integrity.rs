@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -24,28 +23,6 @@ fn demo_job(config: &std::path::Path, out: &std::path::Path, url: &str) -> Comma
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     command
-}
-
-/// Every file under `dir` with its contents, by relative path, sorted.
-fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                let name = path.strip_prefix(dir).unwrap().display().to_string();
-                found.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Whether a file of the reference run may differ from a killed run's

@@ -36,26 +36,6 @@ fn exit_code_within(child: &mut Child, limit: Duration) -> Option<i32> {
     }
 }
 
-/// Every file under `dir` (none when it does not exist), as relative paths.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                found.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    found
-}
-
 fn job(subcommand: &str, dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_openclarify"));
     command
@@ -104,7 +84,7 @@ fn a_signal_stops_run_cleanly_with_its_message() {
             )),
             "{message}"
         );
-        assert_eq!(files_under(&out), Vec::<String>::new(), "SIG{name}");
+        assert_eq!(files_under(&out), [], "SIG{name}");
     }
 }
 
