@@ -6,7 +6,7 @@
 //! it; these sentences go to the log (`run`) and make `check` say NOT READY.
 
 use super::column::{DataType, TypedColumn};
-use super::{facet_column, label_column, resolution, BiasState, SectionSpec};
+use super::{facet_column, label_column, resolution, CountState, SectionSpec};
 
 /// Values listed per column before the rest are only counted.
 const SHOWN_VALUES: usize = 12;
@@ -15,7 +15,7 @@ const SHOWN_VALUES: usize = 12;
 /// of `state`, naming the column, the value and the values the column holds
 /// (`facet sex: value 0.5 selects no rows; the column's values are female
 /// (310), male (690)`). Empty when every value selects some rows.
-pub fn empty_selections(state: &BiasState, spec: &SectionSpec) -> Vec<String> {
+pub fn empty_selections(state: &CountState, spec: &SectionSpec) -> Vec<String> {
     let (Ok(resolved), Some(first), Some(zero)) = (
         resolution(state, spec),
         state.facets.first(),
