@@ -18,7 +18,11 @@
 #      pre- and post-training metrics and explanations (SHAP, PDP) equal a
 #      host run against a host demo-model, explanations.kernel_shap is there,
 #      explanations_shap/out.csv has a row per record, and
-#      report.html/.ipynb/.pdf were written.
+#      report.html/.ipynb/.pdf were written;
+#   5. `docker stop` on a job waiting on a slow model (the binary is PID 1,
+#      which has no default SIGTERM handling): exit 143 well before Docker's
+#      10 s SIGKILL, "ClientError: Signal 15 received" in
+#      /opt/ml/output/message, and no file at all in the output folder.
 # Needs a Docker engine; builds both images with scripts/build-image.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -196,6 +200,40 @@ check_model_jobs() { # USER
   check_model_job model-as-user "${args[@]}" --user "$1"
 }
 
+# `docker stop` on a job whose model answers after 30 s: the job must stop on
+# SIGTERM itself (exit 143) rather than be killed after 10 s (exit 137).
+check_docker_stop() {
+  local name=docker-stop slow=$MODEL_CONTAINER-slow dir code message left started took
+  new_job "$name" "$MODEL_CONFIG" "$DATA"
+  dir=$work/$name
+  docker run --detach --name "$slow" --network "$NET" --network-alias slow-model "$MODEL_IMAGE" \
+    --host 0.0.0.0 --port 8080 --delay-ms 30000 >/dev/null
+  docker run --detach --name "$name-$$" --network "$NET" -e OPENCLARIFY_ENDPOINT_URL=http://slow-model:8080 \
+    -v "$dir/config:/opt/ml/processing/input/config:ro" \
+    -v "$dir/data:/opt/ml/processing/input/data:ro" \
+    -v "$dir/out:/opt/ml/processing/output" \
+    -v "$dir/msg:/opt/ml/output" \
+    "$IMAGE" >/dev/null
+  sleep 3 # reads the data and sends its first request, which the model holds for 30 s
+  started=$(date +%s.%N)
+  docker stop "$name-$$" >/dev/null
+  took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)")
+  code=$(docker wait "$name-$$" 2>/dev/null || docker inspect --format '{{.State.ExitCode}}' "$name-$$")
+  docker logs "$name-$$" >"$dir/stderr" 2>&1 || true
+  docker rm --force "$name-$$" "$slow" >/dev/null 2>&1 || true
+  message=$(cat "$dir/msg/message" 2>/dev/null || echo "<no message file>")
+  left=$(cd "$dir/out" && find . -type f | tr '\n' ' ')
+  if [ "$code" != 143 ]; then
+    fail "$name: exit $code after ${took}s, want 143: $(tail -3 "$dir/stderr")"
+  elif [[ "$message" != "ClientError: Signal 15 received"* ]]; then
+    fail "$name: /opt/ml/output/message is '$message'"
+  elif [ -n "$left" ]; then
+    fail "$name: left $left in the output folder"
+  else
+    pass "$name: exit 143 ${took}s after docker stop, nothing in the output folder, message: $message"
+  fi
+}
+
 user=$(id -u):$(id -g)
 [ "$user" = 0:0 ] && user=1000:1000
 host_run pre-training "$CONFIG"
@@ -203,6 +241,7 @@ check_job as-root "$CONFIG" pre-training pre_training_bias_metrics || true
 check_job as-user "$CONFIG" pre-training pre_training_bias_metrics --user "$user" || true
 check_failure_message
 check_model_jobs "$user"
+check_docker_stop
 
 echo "docker-e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ]

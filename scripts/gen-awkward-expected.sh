@@ -4,7 +4,8 @@
 # shared/scripts/smclarify_reference.py) on the case's config and data. Run it
 # after adding or changing such a case; tests/awkward.rs reads the stored files
 # and never runs Python. A case's "reference_data" (a plain CSV equal to its
-# gzip or part-file data) and "reference_args" are passed on when present.
+# gzip or part-file data, or the joined table of side datasets) and
+# "reference_args" (run from the case's folder) are passed on when present.
 source "$(dirname "$0")/lib.sh"
 PY=$ROOT/.venv/bin/python
 [ -x "$PY" ] || PY=$(reference_python)
@@ -19,8 +20,9 @@ PYEOF
 )
   [ "$outcome" = matches_smclarify ] || continue
   # shellcheck disable=SC2086 # reference_args are separate words
-  if ! "$PY" "$SHARED/scripts/smclarify_reference.py" --config "$case_dir/analysis_config.json" \
-      --data "$case_dir/$data" --out "$case_dir/expected.smclarify.json" $args; then
+  # From the case's folder, so that reference_args may name its files.
+  if ! (cd "$case_dir" && "$PY" "$SHARED/scripts/smclarify_reference.py" --config analysis_config.json \
+      --data "$data" --out expected.smclarify.json $args); then
     echo "smclarify failed on $(basename "$case_dir")" >&2
     status=1
   fi

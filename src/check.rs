@@ -276,7 +276,14 @@ fn check_bias_columns(
             };
         }
     }
-    preview.section.map_err(|e| e.message)
+    for sentence in &preview.empty {
+        let _ = writeln!(out, "  problem: {sentence}");
+    }
+    preview.section.map_err(|e| e.message)?;
+    match preview.empty.is_empty() {
+        true => Ok(()),
+        false => Err(preview.empty.join("; ")),
+    }
 }
 
 /// Sends one request with the first records and prints it, the answer and

@@ -267,6 +267,9 @@ fn init_logging(format: LogFormat) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if let Err(e) = watch_signals(&cli.command) {
+        return finish(Err(e), None);
+    }
     match cli.command {
         Command::Run(args) => {
             let failure_file = args.failure_file();
@@ -327,6 +330,21 @@ pub fn main() -> ExitCode {
             None,
         ),
     }
+}
+
+/// Makes SIGTERM and SIGINT end every job-running command cleanly, with
+/// the command's failure file ([`crate::signals`]). The demo model stops
+/// on them by itself.
+fn watch_signals(command: &Command) -> Result<(), JobError> {
+    let failure_file = match command {
+        Command::Run(args) => args.failure_file(),
+        Command::Plan(args) => args.failure_file.clone(),
+        Command::Partial(args) => args.failure_file.clone(),
+        Command::Merge(args) => args.failure_file.clone(),
+        Command::Check(_) | Command::Demo { .. } => None,
+        Command::DemoModel(_) => return Ok(()),
+    };
+    crate::signals::install(failure_file)
 }
 
 /// `run`, on this instance when it is the one that computes

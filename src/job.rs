@@ -169,6 +169,7 @@ pub fn finish(
     output: &Path,
     started: Instant,
 ) -> Result<u64> {
+    crate::staging::remove_leftovers(output);
     let mut analysis = Analysis::default();
     let mut rows = 0;
     if let (Some(bias_plan), Some(bias)) = (&plan.bias, &state.bias) {

@@ -7,7 +7,6 @@
 //! 1024 bytes of `/opt/ml/output/message` as the job's exit message.
 
 use crate::error::{JobError, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The analysis results, in the output folder.
@@ -134,28 +133,10 @@ pub fn remove_earlier_analysis(output: &Path) -> Result<()> {
     }
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder, flushed, then renamed, so readers never see a half-written file.
+/// Writes `contents` to `path` atomically: staged, flushed, then renamed,
+/// so readers never see a half-written file ([`crate::staging`]).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| {
-        JobError::client(format!(
-            "Cannot create the output folder {}: {e}",
-            dir.display()
-        ))
-    })?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+    crate::staging::write_atomic(path, contents).map_err(|e| {
         JobError::client(format!(
             "Cannot write {}: {e}. Is the output folder writable?",
             path.display()

@@ -19,8 +19,9 @@
 //! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
 //! - [`http`]: helpers every HTTP client shares (root certificates, body snippets).
 //! - [`progress`]: the log writer, and progress during long runs.
-//! - [`layout`]: the `/opt/ml/...` processing layout, output file names,
-//!   failure file, atomic writes.
+//! - [`layout`]: the `/opt/ml/...` processing layout, output file names and
+//!   the failure file; [`staging`]: atomic writes that no crash leaves half-written.
+//! - [`signals`]: SIGTERM and SIGINT end a job cleanly, with a message.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
 //! - [`error`] and [`pyfmt`]: the one error type, and floats as Python prints them.
@@ -49,3 +50,5 @@ pub mod predictor;
 pub mod progress;
 pub mod pyfmt;
 pub mod report;
+pub mod signals;
+pub mod staging;

@@ -158,6 +158,11 @@ impl Job {
         read_json(&self.out().join("analysis.json"))
     }
 
+    /// The failure message the job wrote, or nothing.
+    fn failure_file(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("message")).unwrap_or_default()
+    }
+
     fn failure(&self, out: &Output) -> String {
         assert_eq!(
             out.status.code(),
@@ -355,7 +360,13 @@ fn shadow_endpoint_is_created_used_and_deleted() {
     stderr.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143), "{rest}");
-    assert!(rest.contains("Signal 15 received, cleaning up"), "{rest}");
+    assert!(rest.contains("Signal 15 received (SIGTERM)"), "{rest}");
+    assert!(
+        stopped
+            .failure_file()
+            .starts_with("ClientError: Signal 15 received (SIGTERM)"),
+        "the failure message is written"
+    );
     assert_eq!(moto.fixture(&["leftovers"]), "");
 }
 
@@ -400,7 +411,8 @@ fn throttling_is_retried_and_model_errors_carry_the_models_message() {
     args.extend(["--max-attempts", "2"]);
     let message = job.failure(&job.run(&moto, Some(&always.url), &args));
     assert!(
-        message.contains("SageMaker throttled the requests to endpoint german-endpoint (ThrottlingException: Rate exceeded) (after 2 attempts)"),
+        message.contains("kept throttling the requests: SageMaker throttled the requests to endpoint german-endpoint (ThrottlingException: Rate exceeded) (2 attempts over")
+            && !message.contains("row"),
         "{message}"
     );
 

@@ -1,6 +1,6 @@
 //! Output integrity: whatever moment a job is killed at, the output folder
 //! never holds an `analysis.json` that looks complete but is not this run's
-//! full result.
+//! full result, nor a temporary or half-written file.
 
 mod common;
 
@@ -25,10 +25,18 @@ fn demo_job(config: &std::path::Path, out: &std::path::Path, url: &str) -> Comma
     command
 }
 
+/// Whether a file of the reference run may differ from a killed run's
+/// complete one: the reports show the run's time and duration.
+fn shows_the_run_time(name: &str) -> bool {
+    name.starts_with("report.")
+}
+
 /// SIGKILL at moments spread over a whole run (from start-up to the last
 /// report): each time, `analysis.json` is either absent or byte for byte the
-/// uninterrupted run's. The moments are spread evenly, not drawn at random,
-/// so that a failure can be replayed.
+/// uninterrupted run's, and every file in the output folder is a complete
+/// output of the uninterrupted run (the same bytes, or for a report the
+/// same name): no temporary or half-written file. The moments are spread
+/// evenly, not drawn at random, so that a failure can be replayed.
 #[test]
 fn a_killed_job_never_leaves_a_wrong_analysis() {
     let model = DemoModel::start(&[]);
@@ -51,6 +59,7 @@ fn a_killed_job_never_leaves_a_wrong_analysis() {
     let whole_run = started.elapsed();
     assert!(status.success());
     let reference = std::fs::read(reference_out.join("analysis.json")).unwrap();
+    let reference_files = files_under(&reference_out);
 
     const KILLS: u32 = 24;
     let mut complete = 0;
@@ -70,7 +79,18 @@ fn a_killed_job_never_leaves_a_wrong_analysis() {
             }
             Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "kill {kill}"),
         }
+        for (name, bytes) in files_under(&out) {
+            let reference = reference_files.iter().find(|(n, _)| *n == name);
+            let Some((_, want)) = reference else {
+                panic!("kill {kill}: {name} is not an output of the uninterrupted run");
+            };
+            assert!(
+                shows_the_run_time(&name) || bytes == *want,
+                "kill {kill}: {name} differs from the uninterrupted run's"
+            );
+        }
     }
+
     // The late kills land after the run has finished; a test where every
     // kill came too early would not have checked anything.
     assert!(

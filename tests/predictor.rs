@@ -296,7 +296,10 @@ fn an_unreachable_model_fails_with_a_clear_reason() {
     );
     assert!(message.starts_with("ClientError: "), "{message}");
     assert!(
-        message.contains("cannot connect to") && message.contains("is the model server running"),
+        message.contains(&format!(
+            "Cannot reach the model at http://127.0.0.1:{port}/invocations"
+        )) && message.contains("Is the model server running")
+            && !message.contains("row"),
         "{message}"
     );
 }

@@ -93,10 +93,18 @@ fn sdk_configs_run_and_match_their_references() {
         };
         if let Some(expected) = smclarify {
             let want = read_json(&fixtures().join(expected));
-            for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
-                if got.get(section).is_some() {
-                    assert_close(&got[section], &want[section], &format!("{file}: {section}"));
-                }
+            let sections = bias_sections(&read_json(&config));
+            assert!(
+                !sections.is_empty(),
+                "{file}: a bias reference but no bias method"
+            );
+            for section in sections {
+                let context = format!("{file}: {section}");
+                // A section the config asks for must be in the output and
+                // in the reference: one left out is a failure, not a pass.
+                assert!(got.get(section).is_some(), "{context}: not in the output");
+                assert!(want.get(section).is_some(), "{context}: not in {expected}");
+                assert_close(&got[section], &want[section], &context);
             }
         }
         if let Explains(_) = outcome {
@@ -104,6 +112,18 @@ fn sdk_configs_run_and_match_their_references() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The `analysis.json` bias sections `config` asks for.
+fn bias_sections(config: &Json) -> Vec<&'static str> {
+    [
+        ("pre_training_bias", "pre_training_bias_metrics"),
+        ("post_training_bias", "post_training_bias_metrics"),
+    ]
+    .into_iter()
+    .filter(|(method, _)| config["methods"].get(method).is_some())
+    .map(|(_, section)| section)
+    .collect()
 }
 
 /// The German model's features, as the SDK configs name them.

@@ -2,13 +2,14 @@
 //!
 //! The predictor batches, bounds requests in flight, retries and falls back
 //! to one record per request the same way for every transport; this module
-//! only sends one body and says, when it fails, whether a retry may help and
-//! why in words a user can act on. The SDK's own retries are off so that the
+//! only sends one body and says, when it fails, which class of failure it
+//! is ([`FailureKind`]) and why in words a user can act on. The SDK's own retries are off so that the
 //! predictor's policy is the only one (they would multiply otherwise).
 
 use super::control::ControlPlane;
 use crate::error::Result;
 use crate::http::snippet;
+use crate::predictor::failure::{Failure, FailureKind};
 use aws_sdk_sagemakerruntime::config::http::HttpResponse;
 use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
 use aws_sdk_sagemakerruntime::config::timeout::TimeoutConfig;
@@ -73,15 +74,16 @@ impl Endpoint {
         &self.described
     }
 
-    /// Sends one body and returns the answer's bytes. The error says whether
-    /// a retry may help, and what went wrong.
+    /// Sends one body and returns the answer's bytes. The error is
+    /// classified, and says what went wrong.
     pub async fn invoke(
         &self,
         body: Vec<u8>,
         content_type: &str,
         accept: &str,
-    ) -> std::result::Result<Vec<u8>, (bool, String)> {
-        let runtime = super::runtime().map_err(|e| (false, e.message))?;
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        let runtime =
+            super::runtime().map_err(|e| Failure::new(FailureKind::BadAnswer, e.message))?;
         let mut request = self
             .client
             .invoke_endpoint()
@@ -96,10 +98,12 @@ impl Endpoint {
             request = request.custom_attributes(a);
         }
         // On the AWS runtime, which owns the SDK's connection pool.
-        let sent = runtime
-            .spawn(request.send())
-            .await
-            .map_err(|e| (false, format!("the SageMaker call was cancelled: {e}")))?;
+        let sent = runtime.spawn(request.send()).await.map_err(|e| {
+            Failure::new(
+                FailureKind::ServerError,
+                format!("the SageMaker call was cancelled: {e}"),
+            )
+        })?;
         match sent {
             Ok(answer) => Ok(answer.body.map(Blob::into_inner).unwrap_or_default()),
             Err(e) => Err(classify(&e, &self.name)),
@@ -107,36 +111,35 @@ impl Endpoint {
     }
 }
 
-/// Whether a failed call may pass on retry, and a sentence saying why it
-/// failed.
-fn classify(e: &SdkError<InvokeEndpointError, HttpResponse>, endpoint: &str) -> (bool, String) {
+/// The class of a failed call, and a sentence saying why it failed.
+fn classify(e: &SdkError<InvokeEndpointError, HttpResponse>, endpoint: &str) -> Failure {
     match e {
-        SdkError::TimeoutError(_) => (
-            true,
+        SdkError::TimeoutError(_) => Failure::new(
+            FailureKind::ServerError,
             format!("no answer from endpoint {endpoint} within the request timeout (raise --request-timeout if the model is slow)"),
         ),
-        SdkError::DispatchFailure(_) => (
-            true,
+        SdkError::DispatchFailure(_) => Failure::new(
+            FailureKind::Unreachable,
             format!(
                 "cannot reach SageMaker Runtime for endpoint {endpoint} ({})",
                 DisplayErrorContext(e)
             ),
         ),
-        SdkError::ResponseError(_) => (
-            true,
+        SdkError::ResponseError(_) => Failure::new(
+            FailureKind::ServerError,
             format!(
                 "the answer of endpoint {endpoint} could not be read ({})",
                 DisplayErrorContext(e)
             ),
         ),
         SdkError::ServiceError(s) => service_error(s.err(), s.raw().status().as_u16(), endpoint),
-        _ => (false, DisplayErrorContext(e).to_string()),
+        _ => Failure::new(FailureKind::BadAnswer, DisplayErrorContext(e).to_string()),
     }
 }
 
 /// A service error in words: the model's own failure, a missing endpoint,
 /// throttling, or another service fault.
-fn service_error(e: &InvokeEndpointError, status: u16, endpoint: &str) -> (bool, String) {
+fn service_error(e: &InvokeEndpointError, status: u16, endpoint: &str) -> Failure {
     let text = e.message().unwrap_or("no message");
     match e {
         InvokeEndpointError::ModelError(m) => {
@@ -145,43 +148,50 @@ fn service_error(e: &InvokeEndpointError, status: u16, endpoint: &str) -> (bool,
                 .log_stream_arn()
                 .map(|arn| format!(" (model logs: {arn})"))
                 .unwrap_or_default();
-            (
-                status == 429 || status >= 500,
+            // The model container's own status: a 4xx there is the model
+            // rejecting these records, not the caller's credentials.
+            let kind = match FailureKind::of_status(status.try_into().unwrap_or(500)) {
+                FailureKind::Throttled => FailureKind::Throttled,
+                FailureKind::ServerError => FailureKind::ServerError,
+                _ => FailureKind::BadAnswer,
+            };
+            Failure::new(
+                kind,
                 format!(
                     "the model behind endpoint {endpoint} answered HTTP {status}: {}{logs}",
                     snippet(m.original_message().unwrap_or(text))
                 ),
             )
         }
-        InvokeEndpointError::ValidationError(_) if text.contains("not found") => (
-            false,
+        InvokeEndpointError::ValidationError(_) if text.contains("not found") => Failure::new(
+            FailureKind::NotFound,
             format!("endpoint {endpoint} was not found ({text}). Check predictor.endpoint_name and the region (AWS_REGION)."),
         ),
-        InvokeEndpointError::ValidationError(_) => (
-            false,
+        InvokeEndpointError::ValidationError(_) => Failure::new(
+            FailureKind::BadAnswer,
             format!("SageMaker rejected the request to endpoint {endpoint}: {text}"),
         ),
         InvokeEndpointError::ModelNotReadyException(_)
         | InvokeEndpointError::ServiceUnavailable(_)
         | InvokeEndpointError::InternalFailure(_)
-        | InvokeEndpointError::InternalDependencyException(_) => (
-            true,
+        | InvokeEndpointError::InternalDependencyException(_) => Failure::new(
+            FailureKind::ServerError,
             format!(
                 "endpoint {endpoint} is not ready ({}: {text})",
                 e.code().unwrap_or("ServiceUnavailable")
             ),
         ),
         other => match other.code() {
-            Some(code @ ("ThrottlingException" | "TooManyRequestsException")) => (
-                true,
+            Some(code @ ("ThrottlingException" | "TooManyRequestsException")) => Failure::new(
+                FailureKind::Throttled,
                 format!("SageMaker throttled the requests to endpoint {endpoint} ({code}: {text})"),
             ),
-            Some(code @ ("AccessDeniedException" | "UnrecognizedClientException")) => (
-                false,
+            Some(code @ ("AccessDeniedException" | "UnrecognizedClientException")) => Failure::new(
+                FailureKind::Unauthorised,
                 format!("the job's role may not call endpoint {endpoint} ({code}: {text}); it needs sagemaker:InvokeEndpoint on it."),
             ),
-            code => (
-                status == 429 || status >= 500,
+            code => Failure::new(
+                FailureKind::of_status(status),
                 format!(
                     "endpoint {endpoint} failed (HTTP {status}, {}: {text})",
                     code.unwrap_or("unknown error")

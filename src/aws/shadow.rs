@@ -4,10 +4,11 @@
 //!
 //! A shadow endpoint costs money by the hour, so it must never outlive the
 //! job: [`ShadowEndpoint`] deletes the endpoint and its config when dropped
-//! (success, error or panic), and a SIGTERM or SIGINT handler (a stopped
-//! processing job, `MaxRuntimeInSeconds`, Ctrl-C) deletes them before the
-//! process exits with 143. Whichever comes first deletes; the other waits
-//! for it. A resource that cannot be deleted is logged with the command that
+//! (success, error or panic), and on SIGTERM or SIGINT (a stopped
+//! processing job, `MaxRuntimeInSeconds`, Ctrl-C) the signal handler
+//! ([`crate::signals`]) deletes them before it writes the failure message
+//! and the process exits with 143. Whichever comes first deletes; the other
+//! waits for it. A resource that cannot be deleted is logged with the command that
 //! deletes it.
 
 use super::control::{is_not_found, ControlPlane};
@@ -33,6 +34,8 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A shadow endpoint the job created; deleted when dropped.
 pub struct ShadowEndpoint {
     cleanup: Arc<Cleanup>,
+    /// Deletes the endpoint if a signal ends the job while it exists.
+    _on_signal: crate::signals::OnSignal,
 }
 
 /// What to delete, once, by whoever gets there first.
@@ -93,8 +96,18 @@ impl ShadowEndpoint {
         created.map_err(|e| {
             JobError::client(format!("Failed to create shadow endpoint {name}: the endpoint config was refused ({e}). Check predictor.model_name, instance_type and the job role's sagemaker:CreateEndpointConfig permission."))
         })?;
-        let shadow = ShadowEndpoint { cleanup };
-        shadow.cleanup.clone().delete_on_signal()?;
+        let on_signal = {
+            let cleanup = cleanup.clone();
+            crate::signals::on_signal(move || {
+                if let Err(e) = super::block_on(async move { cleanup.delete().await }) {
+                    tracing::error!("shadow endpoint not deleted: {e}");
+                }
+            })
+        };
+        let shadow = ShadowEndpoint {
+            cleanup,
+            _on_signal: on_signal,
+        };
         let created = super::block_on(async {
             shadow
                 .cleanup
@@ -186,30 +199,6 @@ impl Drop for ShadowEndpoint {
 }
 
 impl Cleanup {
-    /// On SIGTERM or SIGINT: deletes, then ends the process with 143.
-    fn delete_on_signal(self: Arc<Self>) -> Result<()> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let runtime = super::runtime()?;
-        let _guard = runtime.enter();
-        let listen = |kind| {
-            signal(kind).map_err(|e| JobError::algorithm(format!("Cannot watch for SIGTERM: {e}")))
-        };
-        let (mut term, mut int) = (
-            listen(SignalKind::terminate())?,
-            listen(SignalKind::interrupt())?,
-        );
-        runtime.spawn(async move {
-            let number = tokio::select! {
-                _ = term.recv() => 15,
-                _ = int.recv() => 2,
-            };
-            tracing::warn!("Signal {number} received, cleaning up");
-            self.delete().await;
-            std::process::exit(143);
-        });
-        Ok(())
-    }
-
     /// Deletes the endpoint (if created) and its config, once; later calls
     /// wait for the first to finish. Retries while SageMaker refuses (an
     /// endpoint still Creating cannot be deleted yet).

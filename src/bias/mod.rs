@@ -11,6 +11,7 @@
 //! model for predicted labels when needed) and building the sections.
 
 pub mod column;
+pub mod empty;
 pub mod ft;
 pub mod metrics;
 pub mod run;

@@ -124,6 +124,12 @@ pub fn finish(
             "Dataset is empty: no data rows were read (only a header, or blank lines?).",
         ));
     }
+    // A value that selects no rows is computed as smclarify computes it,
+    // and named in the log.
+    let values = section_spec(config, schema, Stage::PreTraining, Some(Vec::new()), None)?;
+    for warning in super::empty::empty_selections(&state.counts, &values) {
+        tracing::warn!("{warning}");
+    }
     let mut schema = schema.clone();
     if plan.labels_from_model {
         add_predicted_column(&mut schema);
@@ -166,6 +172,9 @@ pub struct Preview {
     pub columns: Vec<(Resolved, usize)>,
     /// Whether the pre-training section can be computed on the sample.
     pub section: Result<()>,
+    /// The label and facet values that select no row of the sample, named
+    /// ([`super::empty`]).
+    pub empty: Vec<String>,
 }
 
 /// Resolves the label and facets on `chunk` as [`finish`] would on every
@@ -182,6 +191,7 @@ pub fn preview(config: &AnalysisConfig, schema: &Schema, chunk: &Chunk) -> Resul
     Ok(Preview {
         columns: resolved.into_iter().zip(columns).collect(),
         section: super::section(&state, &spec).map(|_| ()),
+        empty: super::empty::empty_selections(&state, &spec),
     })
 }
 

@@ -6,13 +6,18 @@
 //!
 //! Records are encoded once ([`request::Encoder`]), cut into batches by
 //! record count and payload bytes, and posted with a bounded number of
-//! requests in flight. Throttling, timeouts, connection errors and 5xx
-//! answers are retried with exponential backoff and jitter; a batch that
-//! still fails, or whose answer has the wrong number of predictions, is
-//! sent again one record per request. A record that fails on its own ends
-//! the job naming its row. Outputs always come back in row order, one per
-//! record: nothing is dropped or shifted.
+//! requests in flight. Each failure is classified ([`failure`]):
+//! unreachable endpoints, throttling, timeouts and 5xx answers are retried
+//! with exponential backoff and jitter within a time budget per batch; a
+//! batch that still fails with a server error, or whose answer has the
+//! wrong number of predictions, is sent again one record per request, and
+//! a record that fails on its own ends the job naming its row. A failure
+//! that is about the endpoint (unreachable, 401/403, 404, throttled past
+//! the budget) ends the job naming the endpoint, never a row. Outputs
+//! always come back in row order, one per record: nothing is dropped or
+//! shifted.
 
+pub mod failure;
 pub mod labels;
 pub mod outputs;
 pub mod request;
@@ -23,6 +28,7 @@ use crate::config::AnalysisConfig;
 use crate::dataset::value::{Cell, CellRef};
 use crate::error::{JobError, Result};
 use crate::http::snippet;
+use failure::{Failure, FailureKind, RetryBudget, Tries};
 use futures_util::future::try_join_all;
 use rand::{Rng, SeedableRng};
 use request::Encoder;
@@ -31,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore};
-use transport::{Failure, Transport};
+use transport::Transport;
 
 /// Attempts at a lone record whose answer cannot be read: a model that
 /// answers HTML or the wrong shape will not change its mind, so few.
@@ -76,6 +82,10 @@ pub struct Settings {
     /// First backoff in milliseconds; it doubles per attempt up to 20 s.
     #[arg(long, default_value_t = 500, env = "OPENCLARIFY_RETRY_BASE_MS")]
     pub retry_base_ms: u64,
+    /// Seconds one batch may spend retrying, its per-record fallback
+    /// included; an unreachable endpoint ends the job after about this long.
+    #[arg(long, default_value_t = 60.0, env = "OPENCLARIFY_RETRY_BUDGET")]
+    pub retry_budget: f64,
 }
 
 impl Default for Settings {
@@ -87,6 +97,7 @@ impl Default for Settings {
             request_timeout: 60.0,
             max_attempts: 8,
             retry_base_ms: 500,
+            retry_budget: 60.0,
         }
     }
 }
@@ -127,18 +138,23 @@ type FirstCheck = Box<dyn Fn(&[ModelOutput]) -> std::result::Result<(), String> 
 /// Why one request failed after its retries.
 #[derive(Debug)]
 struct CallError {
-    message: String,
+    /// The last attempt's failure.
+    failure: Failure,
+    /// How often and how long the request was tried.
+    tries: Tries,
     /// The config key that cannot be right, when the answer shows it
     /// (a locator that finds nothing in the first answer).
     config_key: Option<&'static str>,
+    /// The retry budget the request ran under, which its per-record
+    /// fallback shares.
+    budget: RetryBudget,
 }
 
-impl CallError {
-    fn new(message: String) -> CallError {
-        CallError {
-            message,
-            config_key: None,
-        }
+/// `message (after N attempts)`, or the message alone after one attempt.
+fn with_attempts(message: &str, tries: &Tries) -> String {
+    match tries.attempts {
+        0 | 1 => message.to_string(),
+        n => format!("{message} (after {n} attempts)"),
     }
 }
 
@@ -239,7 +255,19 @@ impl Predictor {
         let pieces: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let body = self.encoder.body(&pieces, &self.feature_names);
         let request_body = String::from_utf8_lossy(&body).into_owned();
-        let response = self.post(body).await.map_err(|(_, why)| why);
+        let response =
+            self.post(body)
+                .await
+                .map_err(|failure| match failure.kind.depends_on_records() {
+                    true => failure.message,
+                    false => {
+                        let once = Tries {
+                            attempts: 1,
+                            waited: Duration::ZERO,
+                        };
+                        failure.endpoint_error(self.target(), &once).message
+                    }
+                });
         let outputs = match &response {
             Ok(answer) => self.reader.read(answer, records.len()).map_err(|e| e.0),
             Err(why) => Err(why.clone()),
@@ -303,7 +331,10 @@ impl Predictor {
                     let Some(&(start, end)) = batches.first() else {
                         return Ok(());
                     };
-                    match self.predict_batch(first_row, &encoded[start..end]).await {
+                    match self
+                        .predict_batch(first_row, &encoded[start..end], None)
+                        .await
+                    {
                         Ok(outputs) => {
                             let verdict = check(&outputs);
                             first = outputs;
@@ -318,7 +349,10 @@ impl Predictor {
         }
         let answers = try_join_all(batches.into_iter().map(|(start, end)| {
             let encoded = &encoded[start..end];
-            async move { self.predict_batch(first_row + start as u64, encoded).await }
+            async move {
+                self.predict_batch(first_row + start as u64, encoded, None)
+                    .await
+            }
         }))
         .await?;
         first.extend(answers.into_iter().flatten());
@@ -352,21 +386,30 @@ impl Predictor {
     }
 
     /// One batch, falling back to one request per record when the batch
-    /// fails or its answer does not line up with the records sent.
-    async fn predict_batch(&self, first_row: u64, encoded: &[Vec<u8>]) -> Result<Vec<ModelOutput>> {
-        let problem = match self.call(encoded).await {
+    /// fails in a way that may depend on its records, or its answer does not
+    /// line up with the records sent. `budget` is the batch's retry budget
+    /// when this is one record of its fallback (a batch starts its own).
+    async fn predict_batch(
+        &self,
+        first_row: u64,
+        encoded: &[Vec<u8>],
+        budget: Option<RetryBudget>,
+    ) -> Result<Vec<ModelOutput>> {
+        let error = match self.call(encoded, budget).await {
             Ok(outputs) => return Ok(outputs),
-            Err(CallError {
-                message,
-                config_key: Some(key),
-            }) => {
-                return Err(JobError::client(format!(
-                    "{key} finds nothing in the model's first answer (dataset rows from {first_row}, {}): {message}. No retry or later row can change that: set {key} to where the answer holds it (`openclarify check` shows a request and its answer).",
-                    self.target()
-                )))
-            }
-            Err(e) => e.message,
+            Err(error) => error,
         };
+        if let Some(key) = error.config_key {
+            return Err(JobError::client(format!(
+                "{key} finds nothing in the model's first answer (dataset rows from {first_row}, {}): {}. No retry or later row can change that: set {key} to where the answer holds it (`openclarify check` shows a request and its answer).",
+                self.target(),
+                error.failure.message
+            )));
+        }
+        if !error.failure.kind.depends_on_records() {
+            return Err(error.failure.endpoint_error(self.target(), &error.tries));
+        }
+        let problem = with_attempts(&error.failure.message, &error.tries);
         if encoded.len() == 1 {
             return Err(JobError::client(format!(
                 "The model failed on dataset row {first_row} ({}): {problem}",
@@ -377,20 +420,29 @@ impl Predictor {
             rows = format!("{first_row}..{}", first_row + encoded.len() as u64),
             "Fallback to per-record prediction because of model error: {problem}"
         );
-        let singles = try_join_all(encoded.iter().enumerate().map(|(i, record)| {
-            let row = first_row + i as u64;
-            async move { Box::pin(self.predict_batch(row, std::slice::from_ref(record))).await }
-        }))
-        .await?;
+        let budget = Some(error.budget);
+        let singles =
+            try_join_all(encoded.iter().enumerate().map(|(i, record)| {
+                let row = first_row + i as u64;
+                async move {
+                    Box::pin(self.predict_batch(row, std::slice::from_ref(record), budget)).await
+                }
+            }))
+            .await?;
         Ok(singles.into_iter().flatten().collect())
     }
 
     /// Posts one body and reads the answer, retrying what may pass on a
-    /// later attempt: transport errors, 429 and 5xx up to `max_attempts`; an
-    /// unreadable answer up to [`UNREADABLE_ATTEMPTS`], and only for a lone
-    /// record (a garbled answer may come back whole; a batch has the
-    /// per-record fallback instead).
-    async fn call(&self, encoded: &[Vec<u8>]) -> std::result::Result<Vec<ModelOutput>, CallError> {
+    /// later attempt ([`FailureKind::retried`]) up to `max_attempts` and
+    /// within `budget` (started when the request gets its slot, unless
+    /// given); an unreadable answer up to [`UNREADABLE_ATTEMPTS`], and only
+    /// for a lone record (a garbled answer may come back whole; a batch has
+    /// the per-record fallback instead).
+    async fn call(
+        &self,
+        encoded: &[Vec<u8>],
+        budget: Option<RetryBudget>,
+    ) -> std::result::Result<Vec<ModelOutput>, CallError> {
         let pieces: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let body = self.encoder.body(&pieces, &self.feature_names);
         // The slot is held through the backoff: a struggling endpoint then
@@ -402,6 +454,9 @@ impl Predictor {
             .await
             .expect("the semaphore is never closed");
         let _sending = self.counters.start_request();
+        let started = std::time::Instant::now();
+        let budget =
+            budget.unwrap_or_else(|| RetryBudget::starting_now(self.settings.retry_budget));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -412,37 +467,41 @@ impl Predictor {
                         config_key = self.reader.unmatched_locator(&answer);
                     }
                     let shown = snippet(&String::from_utf8_lossy(&answer));
-                    (
-                        encoded.len() == 1 && attempt < UNREADABLE_ATTEMPTS,
-                        format!("{}; response: {shown}", e.0),
-                    )
+                    // A lone record's garbled answer may come back whole on
+                    // a retry; a batch has the per-record fallback instead.
+                    let kind = match encoded.len() == 1 && attempt < UNREADABLE_ATTEMPTS {
+                        true => FailureKind::ServerError,
+                        false => FailureKind::BadAnswer,
+                    };
+                    Failure::new(kind, format!("{}; response: {shown}", e.0))
                 })
             });
-            match outcome {
+            let failure = match outcome {
                 Ok(outputs) => {
                     self.answered.store(true, Ordering::Relaxed);
                     self.counters.add_records(outputs.len() as u64);
                     return Ok(outputs);
                 }
-                Err((_, message)) if config_key.is_some() => {
-                    return Err(CallError {
-                        message,
-                        config_key,
-                    })
-                }
-                Err((retryable, message)) if retryable && attempt < self.settings.max_attempts => {
-                    let delay = self.backoff(attempt);
-                    self.counters.add_retry();
-                    tracing::debug!(attempt, ?delay, "retrying: {message}");
-                    tokio::time::sleep(delay).await;
-                }
-                Err((_, message)) if attempt > 1 => {
-                    return Err(CallError::new(format!(
-                        "{message} (after {attempt} attempts)"
-                    )))
-                }
-                Err((_, message)) => return Err(CallError::new(message)),
-            }
+                Err(failure) => failure,
+            };
+            let wait = match failure.kind.retried() && config_key.is_none() {
+                true if attempt < self.settings.max_attempts => budget.allow(self.backoff(attempt)),
+                _ => None,
+            };
+            let Some(delay) = wait else {
+                return Err(CallError {
+                    failure,
+                    tries: Tries {
+                        attempts: attempt,
+                        waited: started.elapsed(),
+                    },
+                    config_key,
+                    budget,
+                });
+            };
+            self.counters.add_retry();
+            tracing::debug!(attempt, ?delay, "retrying: {}", failure.message);
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -464,8 +523,13 @@ impl Predictor {
     }
 
     /// Sends one body through the transport and counts the request. The
-    /// error says whether a retry may help.
+    /// error is classified ([`FailureKind`]).
     async fn post(&self, body: Vec<u8>) -> std::result::Result<Vec<u8>, Failure> {
+        if crate::signals::stopping() {
+            // The process exits as soon as its cleanup is done; this
+            // request must not go out meanwhile.
+            std::future::pending::<()>().await;
+        }
         self.counters.add_request();
         self.transport
             .send(body, &self.content_type, &self.accept_type)

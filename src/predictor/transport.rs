@@ -1,16 +1,14 @@
 //! Where request bodies go: a model server's `/invocations` over plain
 //! HTTP(S), or a SageMaker endpoint through `InvokeEndpoint` (feature
-//! `aws`). One body in, the answer's bytes or a [`Failure`] out; batching,
+//! `aws`). One body in, the answer's bytes or a classified [`Failure`] out; batching,
 //! retries and the per-record fallback are the predictor's, the same for
 //! both.
 
+use super::failure::{Failure, FailureKind};
 use super::Settings;
 use crate::error::{JobError, Result};
 use crate::http::{bundled_roots, snippet};
 use std::time::Duration;
-
-/// One request's failure: whether a retry may help, and what went wrong.
-pub(super) type Failure = (bool, String);
 
 /// Where request bodies go. Batching, concurrency, retries and the
 /// per-record fallback are the same for each.
@@ -90,8 +88,8 @@ impl Transport {
         )))
     }
 
-    /// Sends one body and returns the answer's bytes. The error says
-    /// whether a retry may help.
+    /// Sends one body and returns the answer's bytes. The error is
+    /// classified ([`FailureKind`]).
     pub(super) async fn send(
         &self,
         body: Vec<u8>,
@@ -114,8 +112,8 @@ impl Transport {
     }
 }
 
-/// One HTTP request to `(request_url, shown_url)`. The error says whether a
-/// retry may help, and names only the shown URL.
+/// One HTTP request to `(request_url, shown_url)`. The error is classified
+/// and names only the shown URL.
 async fn post(
     client: &reqwest::Client,
     (request_url, url): (&str, &str),
@@ -132,20 +130,20 @@ async fn post(
     for (name, value) in headers {
         request = request.header(*name, value);
     }
-    let response = request.send().await.map_err(|e| (true, describe(e, url)))?;
+    let response = request.send().await.map_err(|e| describe(e, url))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| {
-        (
-            true,
-            format!("reading the response failed: {}", describe(e, url)),
+        let failure = describe(e, url);
+        Failure::new(
+            failure.kind,
+            format!("reading the response failed: {}", failure.message),
         )
     })?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
-    let retryable = status.as_u16() == 429 || status.is_server_error();
-    Err((
-        retryable,
+    Err(Failure::new(
+        FailureKind::of_status(status.as_u16()),
         format!(
             "HTTP {status}: {}",
             snippet(&String::from_utf8_lossy(&bytes))
@@ -153,25 +151,48 @@ async fn post(
     ))
 }
 
-/// A transport error in words a user can act on, naming `url` (already
-/// stripped of credentials) rather than the URL inside reqwest's error.
-fn describe(e: reqwest::Error, url: &str) -> String {
-    if e.is_timeout() {
-        format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)")
-    } else if e.is_connect() {
-        let cause = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        format!("cannot connect to {url} ({cause}); is the model server running and reachable?")
+/// A transport error, classified, in words a user can act on, naming `url`
+/// (already stripped of credentials) rather than the URL inside reqwest's
+/// error. A failure to connect (refused, DNS, TLS handshake) is about the
+/// endpoint; a timeout or a connection dropped mid-answer may be about
+/// the records (a model that crashes or stalls on some of them).
+fn describe(e: reqwest::Error, url: &str) -> Failure {
+    if e.is_connect() {
+        Failure::new(
+            FailureKind::Unreachable,
+            format!("connection failed: {}", causes(&e)),
+        )
+    } else if e.is_timeout() {
+        Failure::new(
+            FailureKind::ServerError,
+            format!("no answer from {url} within the request timeout (raise --request-timeout if the model is slow)"),
+        )
     } else {
         let e = e.without_url();
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        text
+        Failure::new(
+            FailureKind::ServerError,
+            format!("{e}{}", prefixed(causes(&e))),
+        )
+    }
+}
+
+/// The chain of an error's sources, joined with `: `. The innermost says
+/// most (`Connection refused`, `dns error: ...`, `invalid peer certificate`).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push(s.to_string());
+        source = s.source();
+    }
+    text.join(": ")
+}
+
+/// `: causes`, or nothing when there are none.
+fn prefixed(causes: String) -> String {
+    match causes.is_empty() {
+        true => causes,
+        false => format!(": {causes}"),
     }
 }
 

@@ -161,3 +161,26 @@ pub fn demo_config(dir: &Path, methods: &[&str]) -> PathBuf {
     std::fs::write(&path, config.to_string()).unwrap();
     path
 }
+
+/// Every file under `dir` (none when it does not exist) with its contents,
+/// by path relative to `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                found.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}

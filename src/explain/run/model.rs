@@ -45,13 +45,17 @@ impl Model {
             .predictor
             .predict(0, records)
             .await
-            .map_err(|e| JobError {
-                category: e.category,
-                message: format!(
-                    "{} (while explaining {}; the row numbers count the synthetic records of that call)",
-                    e.message,
-                    describe(0)
-                ),
+            .map_err(|e| match e.message.contains("dataset row") {
+                // A failure about the endpoint names no row, and needs no key to one.
+                false => e,
+                true => JobError {
+                    category: e.category,
+                    message: format!(
+                        "{} (while explaining {}; the row numbers count the synthetic records of that call)",
+                        e.message,
+                        describe(0)
+                    ),
+                },
             })?;
         let mut by_output: Vec<Vec<f64>> = Vec::new();
         for (i, answer) in answers.iter().enumerate() {
