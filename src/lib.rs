@@ -16,6 +16,7 @@
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
+//! - [`monitor`]: drift against a baseline, as Model Monitor runs Clarify.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ pub mod error;
 pub mod explain;
 pub mod job;
 pub mod layout;
+pub mod monitor;
 pub mod output;
 pub mod predictor;
 pub mod pyfmt;
