@@ -201,19 +201,35 @@ fn metric_value(metric: &Json) -> Option<f64> {
     }
 }
 
-/// The metrics of one section, keyed by (facet, facet value, metric), in
-/// document order.
-fn section_metrics(section: &Json) -> Vec<((&str, String, &str), &Json)> {
+/// One metric of a bias section, with where it sits.
+struct SectionMetric<'a> {
+    facet: &'a str,
+    /// The facet value as `analysis.json` prints it.
+    value: String,
+    /// The group's position in the facet's list.
+    group: usize,
+    name: &'a str,
+    metric: &'a Json,
+}
+
+/// The metrics of one section, in document order.
+fn section_metrics(section: &Json) -> Vec<SectionMetric<'_>> {
     let mut out = Vec::new();
     let Some(facets) = section["facets"].as_object() else {
         return out;
     };
     for (facet, groups) in facets {
-        for group in groups.as_array().into_iter().flatten() {
-            let value = pyfmt::json_scalar(&group["value_or_threshold"]);
-            for metric in group["metrics"].as_array().into_iter().flatten() {
+        for (group, g) in groups.as_array().into_iter().flatten().enumerate() {
+            let value = pyfmt::json_scalar(&g["value_or_threshold"]);
+            for metric in g["metrics"].as_array().into_iter().flatten() {
                 if let Some(name) = metric["name"].as_str() {
-                    out.push(((facet.as_str(), value.clone(), name), metric));
+                    out.push(SectionMetric {
+                        facet,
+                        value: value.clone(),
+                        group,
+                        name,
+                        metric,
+                    });
                 }
             }
         }
@@ -221,26 +237,49 @@ fn section_metrics(section: &Json) -> Vec<((&str, String, &str), &Json)> {
     out
 }
 
+/// Whether a facet value is an interval, as a continuous facet's threshold
+/// prints (`(40, 75]`): its upper end is the data's maximum, which differs
+/// from window to window.
+fn is_interval(value: &str) -> bool {
+    value.starts_with(['(', '[']) && value.ends_with([')', ']'])
+}
+
+/// The baseline metric a current one is checked against: same facet, value
+/// and metric; for a continuous facet (interval values on both sides), the
+/// same facet, group position and metric, since the interval's end moves
+/// with the data.
+fn counterpart<'a>(baseline: &'a [SectionMetric<'a>], m: &SectionMetric) -> Option<&'a SectionMetric<'a>> {
+    let same = |b: &&SectionMetric| b.facet == m.facet && b.name == m.name;
+    baseline
+        .iter()
+        .filter(same)
+        .find(|b| b.value == m.value)
+        .or_else(|| {
+            baseline.iter().filter(same).find(|b| {
+                b.group == m.group && is_interval(&b.value) && is_interval(&m.value)
+            })
+        })
+}
+
 fn bias_checks(section: &str, baseline: &Json, current: &Json, checks: &mut Vec<Check>) {
     let baseline = section_metrics(baseline);
-    for (key, metric) in section_metrics(current) {
-        let Some((_, base)) = baseline.iter().find(|(k, _)| *k == key) else {
+    for m in section_metrics(current) {
+        let Some(base) = counterpart(&baseline, &m) else {
             continue;
         };
-        let (Some(c), Some(b)) = (metric_value(metric), metric_value(base)) else {
+        let (Some(c), Some(b)) = (metric_value(m.metric), metric_value(base.metric)) else {
             continue;
         };
-        let (facet, facet_value, name) = key;
         checks.push(Check {
             subject: Subject::Bias {
                 section: section.into(),
-                facet: facet.into(),
-                facet_value,
-                metric: name.into(),
+                facet: m.facet.into(),
+                facet_value: m.value,
+                metric: m.name.into(),
             },
-            baseline: pyfmt::json_scalar(&base["value"]),
-            current: pyfmt::json_scalar(&metric["value"]),
-            violated: bias_worse(name, c, b),
+            baseline: pyfmt::json_scalar(&base.metric["value"]),
+            current: pyfmt::json_scalar(&m.metric["value"]),
+            violated: bias_worse(m.name, c, b),
         });
     }
 }
@@ -453,6 +492,21 @@ mod tests {
         // A label only one side has is not checked.
         let other = shap("label1", &[("SAT", 0.1), ("GPA", 0.2)]);
         assert!(compare(&baseline, &other, 0.9).unwrap().checks.is_empty());
+    }
+
+    /// A continuous facet's interval ends at the data's maximum, so the
+    /// baseline's `(40, 75]` is checked against the current `(40, 80]`.
+    #[test]
+    fn continuous_facets_match_by_position() {
+        let section = |value: &str, dppl: f64| {
+            json!({"post_training_bias_metrics": {"facets": {"age": [{"value_or_threshold": value,
+                "metrics": [{"name": "DPPL", "value": dppl}]}]}}})
+        };
+        let comparison = compare(&section("(40, 75]", 0.1), &section("(40, 80]", 0.3), 0.9).unwrap();
+        assert_eq!(comparison.violations().count(), 1);
+        assert_eq!(comparison.to_json()["violations"][0]["facet_value"], "(40, 80]");
+        let categorical = compare(&section("a", 0.1), &section("b", 0.3), 0.9).unwrap();
+        assert!(categorical.checks.is_empty());
     }
 
     #[test]
