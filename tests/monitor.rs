@@ -552,11 +552,17 @@ fn join_ground_truth_writes_merged_lines_that_monitor_reads_as_they_are() {
 }
 
 /// `openclarify run` with Model Monitor's environment (and no flags) is a
-/// monitoring execution: the image works as a monitoring container.
+/// monitoring execution: the image works as a monitoring container. The
+/// config is what the SDK uploads for a bias monitor: no dataset_type, no
+/// methods, no predictor.
 #[test]
 fn run_reads_model_monitors_environment() {
     let f = fixture();
-    let model = DemoModel::start(&[]);
+    let sdk_config = f.dir.path().join("sdk_bias_config.json");
+    let config = json!({"label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+        "group_variable": "job", "headers": HEADERS, "label": "risk"});
+    std::fs::write(&sdk_config, config.to_string()).unwrap();
     let out = f.dir.path().join("resultdata");
     let metrics = f.dir.path().join("cloudwatch");
     let merged = f.dir.path().join("merged");
@@ -575,8 +581,7 @@ fn run_reads_model_monitors_environment() {
     let run = Command::new(env!("CARGO_BIN_EXE_openclarify"))
         .arg("run")
         .env("OPENCLARIFY_LOG", "warn")
-        .env("OPENCLARIFY_MONITOR_CONFIG", &f.config)
-        .env("OPENCLARIFY_ENDPOINT_URL", &model.url)
+        .env("OPENCLARIFY_MONITOR_CONFIG", &sdk_config)
         .env("OPENCLARIFY_CLOUDWATCH_DIR", &metrics)
         .env("dataset_source", &merged)
         .env("output_path", &out)
@@ -591,14 +596,16 @@ fn run_reads_model_monitors_environment() {
         .unwrap();
     assert_ok(&run, "run as a monitoring container");
     let analysis = read_json(&out.join("analysis.json"));
-    assert!(analysis["post_training_bias_metrics"]["facets"]["sex"].is_array());
+    for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
+        assert_eq!(analysis[section]["facets"]["sex"][0]["value_or_threshold"], "female");
+    }
     let records = std::fs::read_to_string(metrics.join("openclarify_metrics.jsonl")).unwrap();
     let first: Json = serde_json::from_str(records.lines().next().unwrap()).unwrap();
     assert!(first["MetricName"].as_str().unwrap().starts_with("bias_metric_"));
     assert_eq!(first["Timestamp"], "2024-01-19T20:00:00Z");
     assert_eq!(first["Dimensions"][0], json!({"Name": "Endpoint", "Value": "ep"}));
     assert_eq!(first["Dimensions"][1], json!({"Name": "MonitoringSchedule", "Value": "hourly"}));
-    assert!(records.contains("\"MetricName\":\"feature_age\""));
+    assert_eq!(first["Dimensions"][2], json!({"Name": "BiasStage", "Value": "Post-Training"}));
 }
 
 /// The bias values of a monitored window equal smclarify's on the same

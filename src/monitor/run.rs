@@ -24,6 +24,9 @@ use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+/// The joined table's column of predicted labels (from the captured answers).
+const PREDICTED_COLUMN: &str = "predicted_label";
+
 /// The bootstrap's random seed: intervals are reproducible run to run.
 const BOOTSTRAP_SEED: u64 = 16;
 
@@ -81,7 +84,8 @@ pub struct Outcome {
 /// Reads a monitoring config: the SDK uploads one without `dataset_type`
 /// (the capture's content types say how bodies read) and, for bias,
 /// without `methods` ("bias drift monitoring jobs compute both pre-training
-/// bias metrics and post-training bias metrics"); both are filled in here.
+/// bias metrics and post-training bias metrics"); both are filled in here,
+/// and `predicted_label` names the table's column of captured predictions.
 pub fn load_config(path: &Path) -> Result<(AnalysisConfig, Json)> {
     let bytes = std::fs::read(path).map_err(|e| {
         JobError::client(format!(
@@ -114,6 +118,9 @@ pub fn load_config(path: &Path) -> Result<(AnalysisConfig, Json)> {
             json!({"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": "all"}}),
         );
     }
+    // Predictions come from the captured answers: the table's
+    // `predicted_label` column, whatever the config says about a model.
+    doc.insert("predicted_label".into(), json!(PREDICTED_COLUMN));
     let config = crate::config::parse(raw.to_string().as_bytes())?;
     Ok((config, raw))
 }
@@ -162,7 +169,7 @@ impl Table {
         let mut headers = self.features.clone();
         if let Some(l) = &self.label {
             headers.push(l.clone());
-            headers.push("predicted_label".into());
+            headers.push(PREDICTED_COLUMN.into());
         }
         headers
     }
