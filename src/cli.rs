@@ -378,8 +378,13 @@ pub fn main() -> ExitCode {
         },
         Command::JoinGroundTruth(args) => finish(monitor::join_command(&args), None),
         Command::MonitorHistory(args) => finish(
-            monitor::history::write(&args.baseline, &args.runs, &args.output, args.ndcg_threshold)
-                .map(|path| eprintln!("wrote {}", path.display())),
+            monitor::history::write(
+                &args.baseline,
+                &args.runs,
+                &args.output,
+                args.ndcg_threshold,
+            )
+            .map(|path| eprintln!("wrote {}", path.display())),
             None,
         ),
         Command::Demo { output } => finish(demo::run(&output), None),

@@ -130,8 +130,10 @@ fn capture_line(
 /// A ground-truth line with `labels` keyed by `id`, as CSV or JSON.
 fn truth_line(id: &str, labels: &[String], as_json: bool) -> String {
     let data = match as_json {
-        true => json!({"risk": labels.iter().map(|l| l.parse::<i64>().unwrap()).collect::<Vec<_>>()})
-            .to_string(),
+        true => {
+            json!({"risk": labels.iter().map(|l| l.parse::<i64>().unwrap()).collect::<Vec<_>>()})
+                .to_string()
+        }
         false => labels.iter().map(|l| format!("{l}\n")).collect(),
     };
     let encoding = if as_json { "JSON" } else { "CSV" };
@@ -275,17 +277,31 @@ fn monitor(f: &Fixture, model: &DemoModel, hour: u32, out: &Path, extra: &[&str]
     let start = format!("2024-01-19T{hour:02}:00:00Z");
     let end = format!("2024-01-19T{:02}:00:00Z", hour + 1);
     let mut args = vec![
-        "monitor",
-        "--config",
-        f.config.to_str().unwrap(),
-        "--captured",
-        f.capture.to_str().unwrap(),
         "--ground-truth",
         f.truth.to_str().unwrap(),
         "--start-time",
         &start,
         "--end-time",
         &end,
+    ];
+    args.extend_from_slice(extra);
+    monitor_data(f, &f.capture, model, out, &args)
+}
+
+/// `openclarify monitor` on captured (or merged) data in `captured`.
+fn monitor_data(
+    f: &Fixture,
+    captured: &Path,
+    model: &DemoModel,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec![
+        "monitor",
+        "--config",
+        f.config.to_str().unwrap(),
+        "--captured",
+        captured.to_str().unwrap(),
         "--features-attribute",
         "instances[*].features",
         "--probability-attribute",
@@ -297,6 +313,21 @@ fn monitor(f: &Fixture, model: &DemoModel, hour: u32, out: &Path, extra: &[&str]
     ];
     args.extend_from_slice(extra);
     openclarify(&args)
+}
+
+/// `openclarify join-ground-truth` of the fixture into `merged`.
+fn join(f: &Fixture, merged: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "join-ground-truth",
+        "--captured",
+        f.capture.to_str().unwrap(),
+        "--ground-truth",
+        f.truth.to_str().unwrap(),
+        "--output",
+        merged.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    assert_ok(&openclarify(&args), "join-ground-truth");
 }
 
 /// A processing-job config for the table `--save-joined-table` writes.
@@ -383,7 +414,10 @@ fn monitoring_a_window_against_a_baseline() {
     let job_config = joined_table_config();
     let job_config_path = out("job_config.json");
     std::fs::write(&job_config_path, job_config.to_string()).unwrap();
-    assert_ok(&run_job(&job_config_path, &table, &out("job")), "job on the joined table");
+    assert_ok(
+        &run_job(&job_config_path, &table, &out("job")),
+        "job on the joined table",
+    );
     let job = read_json(&out("job/analysis.json"));
     for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
         assert_close(&baseline[section], &job[section], section);
@@ -397,7 +431,10 @@ fn monitoring_a_window_against_a_baseline() {
         &model,
         19,
         &out("same"),
-        &["--baseline-constraints", out("baseline/analysis.json").to_str().unwrap()],
+        &[
+            "--baseline-constraints",
+            out("baseline/analysis.json").to_str().unwrap(),
+        ],
     );
     assert_ok(&same, "no-drift window");
     assert!(!out("same/constraint_violations.json").exists());
@@ -426,7 +463,13 @@ fn monitoring_a_window_against_a_baseline() {
     let bias: Vec<String> = list
         .iter()
         .filter(|v| v["constraint_check_type"] == "bias_drift_check")
-        .map(|v| format!("{}/{}", v["facet"].as_str().unwrap(), v["metric_name"].as_str().unwrap()))
+        .map(|v| {
+            format!(
+                "{}/{}",
+                v["facet"].as_str().unwrap(),
+                v["metric_name"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(bias, expected_bias_violations(&baseline, &current));
     assert!(bias.contains(&"sex/DPPL".to_string()), "{bias:?}");
@@ -479,7 +522,10 @@ fn monitoring_a_window_against_a_baseline() {
         out("compared").to_str().unwrap(),
     ]);
     assert_ok(&compared, "compare");
-    assert_eq!(read_json(&out("compared/constraint_violations.json")), violations);
+    assert_eq!(
+        read_json(&out("compared/constraint_violations.json")),
+        violations
+    );
 }
 
 #[test]
@@ -491,32 +537,38 @@ fn an_empty_window_is_not_a_failure_and_writes_nothing() {
     assert_ok(&run, "empty window");
     assert!(!out.join("analysis.json").exists());
     assert!(!out.join("constraint_violations.json").exists());
-    assert!(String::from_utf8_lossy(&run.stderr).contains("No captured records in the analysis window"));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("No captured records in the analysis window")
+    );
 }
 
 #[test]
 fn join_ground_truth_writes_merged_lines_that_monitor_reads_as_they_are() {
     let f = fixture();
     let merged = f.dir.path().join("merged");
-    let joined = openclarify(&[
-        "join-ground-truth",
-        "--captured",
-        f.capture.to_str().unwrap(),
-        "--ground-truth",
-        f.truth.to_str().unwrap(),
-        "--output",
-        merged.to_str().unwrap(),
-        "--start-time",
-        "2024-01-19T19:00:00Z",
-        "--end-time",
-        "2024-01-19T20:00:00Z",
-    ]);
-    assert_ok(&joined, "join-ground-truth");
+    join(
+        &f,
+        &merged,
+        &[
+            "--start-time",
+            "2024-01-19T19:00:00Z",
+            "--end-time",
+            "2024-01-19T20:00:00Z",
+        ],
+    );
     let file = merged.join("ep/AllTraffic/2024/01/19/19/capture.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     let first: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["eventVersion", "groundTruthData", "captureData", "eventMetadata"]);
+    assert_eq!(
+        keys,
+        [
+            "eventVersion",
+            "groundTruthData",
+            "captureData",
+            "eventMetadata"
+        ]
+    );
     assert_eq!(first["groundTruthData"]["encoding"], "CSV");
     // Events without ground truth are left out, as the merge job leaves them.
     assert_eq!(text.lines().count() * 2, f.hours[1].joined_records);
@@ -527,28 +579,20 @@ fn join_ground_truth_writes_merged_lines_that_monitor_reads_as_they_are() {
     let direct = f.dir.path().join("direct");
     assert_ok(&monitor(&f, &model, 19, &direct, &[]), "monitor on capture");
     let from_merged = f.dir.path().join("from-merged");
-    let run = openclarify(&[
-        "monitor",
-        "--config",
-        f.config.to_str().unwrap(),
-        "--captured",
-        merged.to_str().unwrap(),
-        "--features-attribute",
-        "instances[*].features",
-        "--probability-attribute",
-        "predictions[*].score",
-        "--output",
-        from_merged.to_str().unwrap(),
-        "--endpoint-url",
-        &model.url,
-    ]);
+    let run = monitor_data(&f, &merged, &model, &from_merged, &[]);
     assert_ok(&run, "monitor on merged");
     let (a, b) = (
         read_json(&direct.join("analysis.json")),
         read_json(&from_merged.join("analysis.json")),
     );
-    assert_eq!(a["pre_training_bias_metrics"], b["pre_training_bias_metrics"]);
-    assert_eq!(a["post_training_bias_metrics"], b["post_training_bias_metrics"]);
+    assert_eq!(
+        a["pre_training_bias_metrics"],
+        b["pre_training_bias_metrics"]
+    );
+    assert_eq!(
+        a["post_training_bias_metrics"],
+        b["post_training_bias_metrics"]
+    );
 }
 
 /// `openclarify run` with Model Monitor's environment (and no flags) is a
@@ -566,18 +610,7 @@ fn run_reads_model_monitors_environment() {
     let out = f.dir.path().join("resultdata");
     let metrics = f.dir.path().join("cloudwatch");
     let merged = f.dir.path().join("merged");
-    assert_ok(
-        &openclarify(&[
-            "join-ground-truth",
-            "--captured",
-            f.capture.to_str().unwrap(),
-            "--ground-truth",
-            f.truth.to_str().unwrap(),
-            "--output",
-            merged.to_str().unwrap(),
-        ]),
-        "join",
-    );
+    join(&f, &merged, &[]);
     let run = Command::new(env!("CARGO_BIN_EXE_openclarify"))
         .arg("run")
         .env("OPENCLARIFY_LOG", "warn")
@@ -597,15 +630,30 @@ fn run_reads_model_monitors_environment() {
     assert_ok(&run, "run as a monitoring container");
     let analysis = read_json(&out.join("analysis.json"));
     for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
-        assert_eq!(analysis[section]["facets"]["sex"][0]["value_or_threshold"], "female");
+        assert_eq!(
+            analysis[section]["facets"]["sex"][0]["value_or_threshold"],
+            "female"
+        );
     }
     let records = std::fs::read_to_string(metrics.join("openclarify_metrics.jsonl")).unwrap();
     let first: Json = serde_json::from_str(records.lines().next().unwrap()).unwrap();
-    assert!(first["MetricName"].as_str().unwrap().starts_with("bias_metric_"));
+    assert!(first["MetricName"]
+        .as_str()
+        .unwrap()
+        .starts_with("bias_metric_"));
     assert_eq!(first["Timestamp"], "2024-01-19T20:00:00Z");
-    assert_eq!(first["Dimensions"][0], json!({"Name": "Endpoint", "Value": "ep"}));
-    assert_eq!(first["Dimensions"][1], json!({"Name": "MonitoringSchedule", "Value": "hourly"}));
-    assert_eq!(first["Dimensions"][2], json!({"Name": "BiasStage", "Value": "Post-Training"}));
+    assert_eq!(
+        first["Dimensions"][0],
+        json!({"Name": "Endpoint", "Value": "ep"})
+    );
+    assert_eq!(
+        first["Dimensions"][1],
+        json!({"Name": "MonitoringSchedule", "Value": "hourly"})
+    );
+    assert_eq!(
+        first["Dimensions"][2],
+        json!({"Name": "BiasStage", "Value": "Post-Training"})
+    );
 }
 
 /// The bias values of a monitored window equal smclarify's on the same
@@ -623,13 +671,24 @@ fn monitored_bias_equals_smclarify_on_the_joined_table() {
     let model = DemoModel::start(&[]);
     let out = |name: &str| f.dir.path().join(name);
     let table = out("joined.csv");
-    let run = monitor(&f, &model, 19, &out("window"), &["--save-joined-table", table.to_str().unwrap()]);
+    let run = monitor(
+        &f,
+        &model,
+        19,
+        &out("window"),
+        &["--save-joined-table", table.to_str().unwrap()],
+    );
     assert_ok(&run, "monitor");
     let config = out("joined_config.json");
     std::fs::write(&config, joined_table_config().to_string()).unwrap();
     let reference = Command::new(root.join(".venv/bin/python"))
         .arg(shared.join("scripts/smclarify_reference.py"))
-        .args(["--config", config.to_str().unwrap(), "--data", table.to_str().unwrap()])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--data",
+            table.to_str().unwrap(),
+        ])
         .args(["--out", out("reference.json").to_str().unwrap()])
         .output()
         .expect("the reference venv's python runs (scripts/venv.sh)");
@@ -637,7 +696,10 @@ fn monitored_bias_equals_smclarify_on_the_joined_table() {
     let ours = read_json(&out("window/analysis.json"));
     let theirs = read_json(&out("reference.json"));
     for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
-        assert!(theirs[section].is_object(), "{section} missing from the reference");
+        assert!(
+            theirs[section].is_object(),
+            "{section} missing from the reference"
+        );
         assert_close(&ours[section], &theirs[section], section);
     }
 }

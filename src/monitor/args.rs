@@ -151,7 +151,11 @@ pub struct MonitorArgs {
     )]
     pub publish_cloudwatch_metrics: Option<bool>,
     /// Folder of the CloudWatch metric records.
-    #[arg(long, env = "OPENCLARIFY_CLOUDWATCH_DIR", default_value = "/opt/ml/output/metrics/cloudwatch")]
+    #[arg(
+        long,
+        env = "OPENCLARIFY_CLOUDWATCH_DIR",
+        default_value = "/opt/ml/output/metrics/cloudwatch"
+    )]
     pub cloudwatch_dir: PathBuf,
     /// The monitored endpoint (the model SHAP calls when the config names
     /// none; a CloudWatch dimension).

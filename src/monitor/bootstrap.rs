@@ -42,7 +42,11 @@ fn resample(state: &BiasState, rng: &mut impl Rng) -> BiasState {
             let draw = rng.random_range(0..total);
             counts[cumulative.partition_point(|&c| c <= draw)] += 1;
         }
-        facet.joint = keys.into_iter().zip(counts).filter(|(_, n)| *n > 0).collect();
+        facet.joint = keys
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .collect();
     }
     out
 }
@@ -55,7 +59,15 @@ fn metric_values(key: &str, section: &Json) -> Vec<((String, String, String, Str
             let value = crate::pyfmt::json_scalar(&group["value_or_threshold"]);
             for metric in group["metrics"].as_array().into_iter().flatten() {
                 if let (Some(name), Some(v)) = (metric["name"].as_str(), metric["value"].as_f64()) {
-                    out.push(((key.to_string(), facet.clone(), value.clone(), name.to_string()), v));
+                    out.push((
+                        (
+                            key.to_string(),
+                            facet.clone(),
+                            value.clone(),
+                            name.to_string(),
+                        ),
+                        v,
+                    ));
                 }
             }
         }
@@ -98,7 +110,8 @@ pub fn intervals(
                 continue;
             }
             let mean = finite.iter().sum::<f64>() / finite.len() as f64;
-            let var = finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (finite.len() - 1) as f64;
+            let var =
+                finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (finite.len() - 1) as f64;
             let half = Z95 * var.sqrt();
             out.insert(k, (point - half, point + half));
         }
@@ -160,7 +173,10 @@ mod tests {
         for _ in 0..20 {
             let r = resample(&state, &mut rng);
             assert_eq!(r.facets[0].joint.values().sum::<u64>(), 5);
-            assert!(r.facets[0].joint.keys().all(|k| state.facets[0].joint.contains_key(k)));
+            assert!(r.facets[0]
+                .joint
+                .keys()
+                .all(|k| state.facets[0].joint.contains_key(k)));
         }
     }
 }

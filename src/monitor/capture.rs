@@ -132,17 +132,25 @@ impl Payload {
     /// How the body is laid out: by content type, else by encoding, else
     /// by its first character.
     fn body(&self, text: &str) -> Body {
-        let kind = self
-            .content_type
-            .as_deref()
-            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let kind = self.content_type.as_deref().map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         match kind.as_deref() {
             Some("text/csv") => Body::Csv,
             Some("application/jsonlines" | "application/x-jsonlines" | "application/x-ndjson") => {
                 Body::JsonLines
             }
             Some("application/json") => Body::Json,
-            _ => match self.encoding.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            _ => match self
+                .encoding
+                .as_deref()
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
                 Some("CSV") => Body::Csv,
                 Some("JSON") => Body::Json,
                 _ if text.trim_start().starts_with(['{', '[']) => Body::Json,
@@ -531,7 +539,9 @@ impl Decoder {
             Variable::Array(scores) => {
                 let mut best: Option<(usize, f64)> = None;
                 for (i, s) in scores.iter().enumerate() {
-                    let s = s.as_number().ok_or_else(|| format!("the score list holds {s}"))?;
+                    let s = s
+                        .as_number()
+                        .ok_or_else(|| format!("the score list holds {s}"))?;
                     if best.is_none_or(|(_, b)| s > b) {
                         best = Some((i, s));
                     }
@@ -667,7 +677,9 @@ pub fn scan(
     let mut flush = |batch: &mut Vec<(PathBuf, usize, String)>, stats: &mut Stats| -> Result<()> {
         let decoded: Vec<Option<(Decoded, bool)>> = batch
             .par_iter()
-            .map(|(file, line_no, line)| decode_line(file, *line_no, line, window, decoder, ground_truth))
+            .map(|(file, line_no, line)| {
+                decode_line(file, *line_no, line, window, decoder, ground_truth)
+            })
             .collect::<Result<_>>()?;
         stats.events += batch.len() as u64;
         batch.clear();
@@ -785,7 +797,9 @@ pub fn join_ground_truth(
             stats.events += 1;
             let at = || format!("{} line {}", file.display(), n + 1);
             let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
-                .map_err(|e| JobError::client(format!("{}: not a captured event ({e}).", at())))?;
+                .map_err(|e| {
+                JobError::client(format!("{}: not a captured event ({e}).", at()))
+            })?;
             let metadata: Metadata =
                 serde_json::from_value(doc.get("eventMetadata").cloned().unwrap_or_default())
                     .unwrap_or_default();
@@ -879,8 +893,14 @@ mod tests {
             encoding: Some("JSON".into()),
         };
         let r = d.records(&e, Some(&truth)).unwrap();
-        assert_eq!(r.features[0], [Cell::Int(28), Cell::Int(2), Cell::Int(133937)]);
-        assert_eq!(r.features[1], [Cell::Int(43), Cell::Float(2.5), Cell::Str("x".into())]);
+        assert_eq!(
+            r.features[0],
+            [Cell::Int(28), Cell::Int(2), Cell::Int(133937)]
+        );
+        assert_eq!(
+            r.features[1],
+            [Cell::Int(43), Cell::Float(2.5), Cell::Str("x".into())]
+        );
         // 0.504... is not strictly above the threshold 0.504...: label 0.
         assert_eq!(r.predicted, [Cell::Int(1), Cell::Int(0)]);
         assert_eq!(r.labels, Some(vec![Cell::Int(0), Cell::Int(1)]));

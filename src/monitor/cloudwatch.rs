@@ -108,9 +108,17 @@ pub fn records(analysis: &Json, execution: &Execution) -> Vec<Json> {
                 ("ValueType", value_type),
             ]
         };
-        for (feature, value) in entry["global_shap_values"].as_object().into_iter().flatten() {
+        for (feature, value) in entry["global_shap_values"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             if let Some(v) = value.as_f64() {
-                out.push(execution.record(format!("feature_{feature}"), v, &dims("GlobalShapValues")));
+                out.push(execution.record(
+                    format!("feature_{feature}"),
+                    v,
+                    &dims("GlobalShapValues"),
+                ));
             }
         }
         if let Some(v) = entry["expected_value"].as_f64() {
@@ -168,8 +176,14 @@ mod tests {
         );
         assert_eq!(got[1]["Value"], json!(-0.25));
         assert_eq!(got[2]["MetricName"], "feature_Age");
-        assert_eq!(got[2]["Dimensions"][4], json!({"Name": "ValueType", "Value": "GlobalShapValues"}));
+        assert_eq!(
+            got[2]["Dimensions"][4],
+            json!({"Name": "ValueType", "Value": "GlobalShapValues"})
+        );
         assert_eq!(got[3]["MetricName"], "ExpectedValue");
-        assert_eq!(got[3]["Dimensions"][2], json!({"Name": "ExplainabilityMethod", "Value": "KernelShap"}));
+        assert_eq!(
+            got[3]["Dimensions"][2],
+            json!({"Name": "ExplainabilityMethod", "Value": "KernelShap"})
+        );
     }
 }

@@ -161,7 +161,10 @@ impl Comparison {
             return Ok(None);
         }
         std::fs::create_dir_all(dir).map_err(|e| {
-            JobError::client(format!("Cannot create the output folder {}: {e}", dir.display()))
+            JobError::client(format!(
+                "Cannot create the output folder {}: {e}",
+                dir.display()
+            ))
         })?;
         crate::layout::write_atomic(&path, &crate::output::pretty(&self.to_json_with(annotate)))?;
         Ok(Some(path))
@@ -248,16 +251,20 @@ fn is_interval(value: &str) -> bool {
 /// and metric; for a continuous facet (interval values on both sides), the
 /// same facet, group position and metric, since the interval's end moves
 /// with the data.
-fn counterpart<'a>(baseline: &'a [SectionMetric<'a>], m: &SectionMetric) -> Option<&'a SectionMetric<'a>> {
+fn counterpart<'a>(
+    baseline: &'a [SectionMetric<'a>],
+    m: &SectionMetric,
+) -> Option<&'a SectionMetric<'a>> {
     let same = |b: &&SectionMetric| b.facet == m.facet && b.name == m.name;
     baseline
         .iter()
         .filter(same)
         .find(|b| b.value == m.value)
         .or_else(|| {
-            baseline.iter().filter(same).find(|b| {
-                b.group == m.group && is_interval(&b.value) && is_interval(&m.value)
-            })
+            baseline
+                .iter()
+                .filter(same)
+                .find(|b| b.group == m.group && is_interval(&b.value) && is_interval(&m.value))
         })
 }
 
@@ -299,7 +306,11 @@ fn attribution_checks(
             continue;
         };
         let key = format!("explanations.kernel_shap.{label}.global_shap_values");
-        let (b, c) = aligned(&key, &base["global_shap_values"], &entry["global_shap_values"])?;
+        let (b, c) = aligned(
+            &key,
+            &base["global_shap_values"],
+            &entry["global_shap_values"],
+        )?;
         let ndcg = ndcg_score(&b, &c)
             .map_err(|e| JobError::client(format!("Cannot compare {key}: {e}")))?;
         checks.push(Check {
@@ -328,9 +339,10 @@ fn aligned(key: &str, baseline: &Json, current: &Json) -> Result<(Vec<f64>, Vec<
     let number = |map: &Map<String, Json>, name: &str| -> Result<f64> {
         match map.get(name) {
             None => Ok(0.0),
-            Some(v) => v.as_f64().map(f64::abs).ok_or_else(|| {
-                JobError::client(format!("{key}.{name} is {v}, not a number."))
-            }),
+            Some(v) => v
+                .as_f64()
+                .map(f64::abs)
+                .ok_or_else(|| JobError::client(format!("{key}.{name} is {v}, not a number."))),
         }
     };
     let names: Vec<&String> = base
@@ -354,7 +366,10 @@ fn aligned(key: &str, baseline: &Json, current: &Json) -> Result<(Vec<f64>, Vec<
 /// Reads an `analysis.json`; `role` (baseline, current) names it in errors.
 pub fn read_analysis(path: &Path, role: &str) -> Result<Json> {
     let bytes = std::fs::read(path).map_err(|e| {
-        JobError::client(format!("Cannot read the {role} analysis {}: {e}", path.display()))
+        JobError::client(format!(
+            "Cannot read the {role} analysis {}: {e}",
+            path.display()
+        ))
     })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         JobError::client(format!(
@@ -459,7 +474,13 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        let expected = [("DI", false), ("DPPL", false), ("CI", false), ("DPL", true), ("KL", false)];
+        let expected = [
+            ("DI", false),
+            ("DPPL", false),
+            ("CI", false),
+            ("DPL", true),
+            ("KL", false),
+        ];
         let expected: Vec<(String, bool)> =
             expected.iter().map(|(m, v)| (m.to_string(), *v)).collect();
         assert_eq!(verdicts, expected);
@@ -468,8 +489,10 @@ mod tests {
     }
 
     fn shap(label: &str, values: &[(&str, f64)]) -> Json {
-        let named: Map<String, Json> =
-            values.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let named: Map<String, Json> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         json!({"explanations": {"kernel_shap": {label: {"global_shap_values": named, "expected_value": 0.5}}}})
     }
 
@@ -477,8 +500,14 @@ mod tests {
     /// AWS's description; features are aligned by name, not position.
     #[test]
     fn attribution_drift_uses_ndcg_by_feature_name() {
-        let baseline = shap("label0", &[("SAT", 0.70), ("GPA", 0.50), ("ClassRank", 0.05)]);
-        let current = shap("label0", &[("ClassRank", 0.70), ("GPA", 0.20), ("SAT", 0.10)]);
+        let baseline = shap(
+            "label0",
+            &[("SAT", 0.70), ("GPA", 0.50), ("ClassRank", 0.05)],
+        );
+        let current = shap(
+            "label0",
+            &[("ClassRank", 0.70), ("GPA", 0.20), ("SAT", 0.10)],
+        );
         let comparison = compare(&baseline, &current, DEFAULT_NDCG_THRESHOLD).unwrap();
         assert_eq!(
             comparison.to_json()["violations"],
@@ -502,9 +531,13 @@ mod tests {
             json!({"post_training_bias_metrics": {"facets": {"age": [{"value_or_threshold": value,
                 "metrics": [{"name": "DPPL", "value": dppl}]}]}}})
         };
-        let comparison = compare(&section("(40, 75]", 0.1), &section("(40, 80]", 0.3), 0.9).unwrap();
+        let comparison =
+            compare(&section("(40, 75]", 0.1), &section("(40, 80]", 0.3), 0.9).unwrap();
         assert_eq!(comparison.violations().count(), 1);
-        assert_eq!(comparison.to_json()["violations"][0]["facet_value"], "(40, 80]");
+        assert_eq!(
+            comparison.to_json()["violations"][0]["facet_value"],
+            "(40, 80]"
+        );
         let categorical = compare(&section("a", 0.1), &section("b", 0.3), 0.9).unwrap();
         assert!(categorical.checks.is_empty());
     }

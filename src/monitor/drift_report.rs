@@ -86,7 +86,10 @@ pub fn render(comparison: &Comparison, title: &str) -> String {
 /// Writes the page into `dir`; returns its path.
 pub fn write(comparison: &Comparison, dir: &Path) -> Result<PathBuf> {
     let path = dir.join(FILE_NAME);
-    crate::layout::write_atomic(&path, render(comparison, "Drift against the baseline").as_bytes())?;
+    crate::layout::write_atomic(
+        &path,
+        render(comparison, "Drift against the baseline").as_bytes(),
+    )?;
     Ok(path)
 }
 

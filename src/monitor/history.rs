@@ -25,7 +25,11 @@ pub struct Track {
 }
 
 /// The tracks of `runs` (their `analysis.json`) against `baseline`.
-pub fn tracks(baseline: &serde_json::Value, runs: &[serde_json::Value], ndcg_threshold: f64) -> Result<Vec<Track>> {
+pub fn tracks(
+    baseline: &serde_json::Value,
+    runs: &[serde_json::Value],
+    ndcg_threshold: f64,
+) -> Result<Vec<Track>> {
     let mut out: Vec<Track> = Vec::new();
     for (i, run) in runs.iter().enumerate() {
         for check in compare::compare(baseline, run, ndcg_threshold)?.checks {
@@ -60,14 +64,21 @@ pub fn tracks(baseline: &serde_json::Value, runs: &[serde_json::Value], ndcg_thr
 }
 
 /// Reads the runs, writes `history.html` into `output`; returns its path.
-pub fn write(baseline: &Path, runs: &[PathBuf], output: &Path, ndcg_threshold: f64) -> Result<PathBuf> {
+pub fn write(
+    baseline: &Path,
+    runs: &[PathBuf],
+    output: &Path,
+    ndcg_threshold: f64,
+) -> Result<PathBuf> {
     let baseline = compare::read_analysis(baseline, "baseline")?;
     let documents = runs
         .iter()
         .map(|r| compare::read_analysis(&r.join("analysis.json"), "monitoring run"))
         .collect::<Result<Vec<_>>>()?;
     if documents.is_empty() {
-        return Err(JobError::client("--runs: give at least one monitoring output folder."));
+        return Err(JobError::client(
+            "--runs: give at least one monitoring output folder.",
+        ));
     }
     let tracks = tracks(&baseline, &documents, ndcg_threshold)?;
     let names: Vec<String> = runs.iter().map(|r| r.display().to_string()).collect();
@@ -99,8 +110,14 @@ fn render(tracks: &[Track], windows: &[String]) -> String {
                 &track.title,
                 &x,
                 &[
-                    Series { name: "window", values: &values },
-                    Series { name: "baseline", values: &reference },
+                    Series {
+                        name: "window",
+                        values: &values,
+                    },
+                    Series {
+                        name: "baseline",
+                        values: &reference,
+                    },
                 ],
                 None,
                 "window",

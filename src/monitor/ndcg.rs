@@ -87,9 +87,13 @@ fn tie_averaged_dcg(y_true: &[f64], y_score: &[f64], discount_cumsum: &[f64]) ->
     let mut previous_cumsum = 0.0;
     while start < order.len() {
         let score = y_score[order[start]];
-        let end = start + order[start..].iter().take_while(|&&i| y_score[i] == score).count();
-        let gain: f64 = order[start..end].iter().map(|&i| y_true[i]).sum::<f64>()
-            / (end - start) as f64;
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|&&i| y_score[i] == score)
+                .count();
+        let gain: f64 =
+            order[start..end].iter().map(|&i| y_true[i]).sum::<f64>() / (end - start) as f64;
         let cumsum = discount_cumsum[end - 1];
         dcg += gain * (cumsum - previous_cumsum);
         previous_cumsum = cumsum;
@@ -147,7 +151,12 @@ mod tests {
         assert!(cases.len() >= 100);
         for case in cases {
             let floats = |k: &str| -> Vec<f64> {
-                case[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+                case[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect()
             };
             let want = case["ndcg"].as_f64().unwrap();
             let got = ndcg_score(&floats("y_true"), &floats("y_score")).unwrap();

@@ -158,7 +158,10 @@ impl Table {
         };
         let mut features = headers;
         if let Some(l) = &label {
-            let at = features.iter().position(|h| h == l).expect("label is a header");
+            let at = features
+                .iter()
+                .position(|h| h == l)
+                .expect("label is a header");
             features.remove(at);
         }
         Ok(Table { features, label })
@@ -233,7 +236,8 @@ impl BiasFold {
                 .selected()
                 .is_none_or(|names| names.iter().any(|n| n == "FT"))
         });
-        let flip_test = wants_ft.then(|| FlipTestRows::new(schema.features.clone(), &columns.facets));
+        let flip_test =
+            wants_ft.then(|| FlipTestRows::new(schema.features.clone(), &columns.facets));
         Ok(BiasFold {
             state: BiasState::new(columns.facets.len()),
             columns,
@@ -282,7 +286,10 @@ impl BiasFold {
                 Stage::PostTraining => "post_training_bias_metrics",
             };
             // FT needs rows, which a resample of counts does not have.
-            let spec = SectionSpec { flip_test: None, ..spec };
+            let spec = SectionSpec {
+                flip_test: None,
+                ..spec
+            };
             sections.push((key, spec, section));
         }
         let intervals = match bootstrap {
@@ -367,9 +374,19 @@ pub fn run(paths: &MonitorPaths, options: &MonitorOptions) -> Result<Outcome> {
         (true, Some(_)) => Some(table.schema(&config)?),
         (false, _) => None,
     };
-    let decoder = Decoder::new(&options.attributes.clone().or_config(&config), config.label.as_ref())?;
-    let ground_truth = paths.ground_truth.as_deref().map(GroundTruth::load).transpose()?;
-    let mut bias = schema.as_ref().map(|s| BiasFold::new(&config, s)).transpose()?;
+    let decoder = Decoder::new(
+        &options.attributes.clone().or_config(&config),
+        config.label.as_ref(),
+    )?;
+    let ground_truth = paths
+        .ground_truth
+        .as_deref()
+        .map(GroundTruth::load)
+        .transpose()?;
+    let mut bias = schema
+        .as_ref()
+        .map(|s| BiasFold::new(&config, s))
+        .transpose()?;
     let spool = tempfile::tempdir()
         .map_err(|e| JobError::algorithm(format!("Cannot create a temporary folder: {e}")))?;
     let features_csv = spool.path().join("captured_features.csv");
@@ -406,8 +423,11 @@ pub fn run(paths: &MonitorPaths, options: &MonitorOptions) -> Result<Outcome> {
                 let (Some(labels), true) = (records.labels, bias.is_some()) else {
                     continue;
                 };
-                for ((mut row, label), predicted) in
-                    records.features.into_iter().zip(labels).zip(records.predicted)
+                for ((mut row, label), predicted) in records
+                    .features
+                    .into_iter()
+                    .zip(labels)
+                    .zip(records.predicted)
                 {
                     row.push(label);
                     row.push(predicted);
@@ -513,8 +533,14 @@ fn annotate_interval(
     else {
         return;
     };
-    let key = (section.clone(), facet.clone(), facet_value.clone(), metric.clone());
-    let (Some(&(lo, hi)), Ok(baseline)) = (intervals.get(&key), check.baseline.parse::<f64>()) else {
+    let key = (
+        section.clone(),
+        facet.clone(),
+        facet_value.clone(),
+        metric.clone(),
+    );
+    let (Some(&(lo, hi)), Ok(baseline)) = (intervals.get(&key), check.baseline.parse::<f64>())
+    else {
         return;
     };
     entry.insert("confidence_interval".into(), json!([lo, hi]));
@@ -551,10 +577,7 @@ fn explain(
     doc.insert("dataset_type".into(), json!("text/csv"));
     doc.insert("headers".into(), json!(table.features));
     let methods = doc["methods"].clone();
-    doc.insert(
-        "methods".into(),
-        json!({"shap": methods["shap"]}),
-    );
+    doc.insert("methods".into(), json!({"shap": methods["shap"]}));
     if let Some(pdp) = methods.get("pdp") {
         doc["methods"]["pdp"] = pdp.clone();
     }
@@ -562,7 +585,11 @@ fn explain(
     let names_model = ["endpoint_name", "endpoint_url", "model_name"]
         .iter()
         .any(|k| predictor.get(k).is_some());
-    if let (false, None, Some(endpoint)) = (names_model, &options.job.endpoint_url, &options.endpoint_name) {
+    if let (false, None, Some(endpoint)) = (
+        names_model,
+        &options.job.endpoint_url,
+        &options.endpoint_name,
+    ) {
         predictor["endpoint_name"] = json!(endpoint);
     }
     let config_path = spool.join("explain_config.json");
