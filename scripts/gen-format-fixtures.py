@@ -3,7 +3,7 @@
 in every dataset format Clarify reads, each with the analysis config that reads it.
 
 Why: a job must give the same bias numbers whatever format the same records
-arrive in (contract §3). tests/formats.rs runs every case and compares it with
+arrive in (CSV, JSON Lines, JSON, Parquet). tests/formats.rs runs every case and compares it with
 the plain CSV run and with smclarify's values. Parquet needs pyarrow to write,
 which the Rust tests do not have, so the files are generated once and committed.
 

@@ -19,13 +19,16 @@ build_release() {
 }
 
 # Builds the static release binary ($OPENCLARIFY_STATIC) with the arguments
-# given (e.g. --features aws). With an explicit --target, the flags reach only
-# the target's crates, not build scripts or proc-macros (which cannot be
-# static).
+# given. With an explicit --target, the flags reach only the target's crates,
+# not build scripts or proc-macros (which cannot be static). The image's
+# binary gets fat LTO and one codegen unit: with the aws feature it measured
+# 22.3 MB instead of the 31 MB the release profile's thin LTO and 16 units
+# give. Only here: the tests' ~15 binaries would each pay the fat link.
 build_static() {
   local var
   var=CARGO_TARGET_$(echo "$STATIC_TARGET" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
   (cd "$ROOT" && env "$var=-C target-feature=+crt-static" \
+    CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
     cargo build --release --quiet --target "$STATIC_TARGET" "$@")
 }
 

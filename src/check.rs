@@ -9,12 +9,11 @@
 //! what to change. Wiring a model to a job is where new users lose their
 //! first hour, and a run only tells them after minutes.
 
-use crate::bias::{self, column::DataType, BiasState, Stage};
-use crate::config::{self, AnalysisConfig};
+use crate::bias::{self, column::DataType};
+use crate::config::{self, AnalysisConfig, ContentType};
 use crate::dataset::value::{Cell, ColumnKind};
 use crate::dataset::{Chunk, Dataset};
 use crate::error::{JobError, Result};
-use crate::job;
 use crate::predictor::outputs::{self, Labeler};
 use crate::predictor::response::ModelOutput;
 use crate::predictor::{self, Predictor, Probe};
@@ -36,10 +35,9 @@ pub struct CheckOptions {
     pub config: PathBuf,
     /// The dataset file or folder.
     pub data: PathBuf,
-    /// The model server's URL; overrides `predictor.endpoint_url`.
-    pub endpoint_url: Option<String>,
-    /// Timeouts for the one request (batching and retries do not apply).
-    pub predictor: predictor::Settings,
+    /// How to reach the model; only the request timeout of its settings
+    /// matters (one request, no batching or retries).
+    pub model: predictor::ModelAccess,
 }
 
 /// One method's verdict: `None` when ready, else what to change.
@@ -57,7 +55,7 @@ pub fn run(options: &CheckOptions) -> Result<bool> {
 /// Prints the effective config: the file with every default filled in.
 pub fn show_config(options: &CheckOptions) -> Result<bool> {
     let (config, raw) = load(options)?;
-    let effective = effective_config(&config, raw, options.endpoint_url.as_deref());
+    let effective = effective_config(&config, raw, options.model.endpoint_url.as_deref());
     println!(
         "{}",
         serde_json::to_string_pretty(&effective).unwrap_or_default()
@@ -166,12 +164,7 @@ fn check_dataset(
     out: &mut String,
 ) -> Result<(Dataset, Chunk)> {
     let _ = writeln!(out, "\ndataset {}", options.data.display());
-    let opened = Dataset::open(
-        config,
-        &options.data,
-        &crate::layout::input_root(&options.data),
-    )
-    .and_then(|dataset| {
+    let opened = Dataset::open(config, &options.data).and_then(|dataset| {
         let chunk = dataset
             .chunks()?
             .next()
@@ -223,12 +216,7 @@ fn check_dataset(
             distinct(&chunk, g).len()
         );
     }
-    let _ = writeln!(
-        out,
-        "  {:<16}{}",
-        "excluded",
-        names(&job::excluded_columns(&dataset))
-    );
+    let _ = writeln!(out, "  {:<16}{}", "excluded", names(&s.excluded_columns()));
     let _ = writeln!(
         out,
         "  {:<16}{} ({} columns)",
@@ -265,18 +253,9 @@ fn check_bias_columns(
     if config.methods.pre_training_bias.is_none() && config.methods.post_training_bias.is_none() {
         return Ok(());
     }
-    let cols = job::bias_columns(&dataset.schema).map_err(|e| e.message)?;
-    let cols = bias::Columns {
-        predicted: None,
-        ..cols
-    };
-    let state = BiasState::new(cols.facets.len()).merge(BiasState::from_chunk(chunk, &cols));
-    let spec = job::section_spec(config, &dataset.schema, Stage::PreTraining, None, None)
-        .map_err(|e| e.message)?;
-    let resolved = bias::resolution(&state, &spec).map_err(|e| e.message)?;
+    let preview = bias::run::preview(config, &dataset.schema, chunk).map_err(|e| e.message)?;
     let _ = writeln!(out, "\nbias columns (in these {} rows)", chunk.len());
-    let columns = std::iter::once(cols.label).chain(cols.facets.iter().copied());
-    for (r, col) in resolved.iter().zip(columns) {
+    for (r, col) in &preview.columns {
         let kind = match r.data_type {
             DataType::Categorical => "categorical",
             DataType::Continuous => "continuous",
@@ -284,7 +263,7 @@ fn check_bias_columns(
         let _ = writeln!(
             out,
             "  {:<9}{:?}: {kind}, {} distinct values",
-            r.role, dataset.schema.headers[col], r.distinct
+            r.role, dataset.schema.headers[*col], r.distinct
         );
         for (values, selected) in &r.groups {
             let what = match r.data_type {
@@ -297,9 +276,7 @@ fn check_bias_columns(
             };
         }
     }
-    bias::section(&state, &spec)
-        .map(|_| ())
-        .map_err(|e| e.message)
+    preview.section.map_err(|e| e.message)
 }
 
 /// Sends one request with the first records and prints it, the answer and
@@ -311,23 +288,12 @@ fn check_model(
     options: &CheckOptions,
     out: &mut String,
 ) -> std::result::Result<Probe, String> {
-    let m = &config.methods;
-    let needs_model = m.shap.is_some()
-        || m.pdp.is_some()
-        || (m.post_training_bias.is_some() && dataset.schema.predicted_label.is_none());
-    if !needs_model {
+    if !config.needs_model(dataset.schema.predicted_label.is_some()) {
         return Err("no method needs the model".into());
     }
     let _ = writeln!(out, "\nmodel");
     let s = &dataset.schema;
-    let names = s.features.iter().map(|&c| s.headers[c].clone()).collect();
-    let predictor = Predictor::new(
-        config,
-        options.endpoint_url.as_deref(),
-        names,
-        options.predictor.clone(),
-    )
-    .map_err(|e| {
+    let predictor = Predictor::new(config, &options.model, s.feature_names()).map_err(|e| {
         let _ = writeln!(out, "  problem: {}", e.message);
         e.message
     })?;
@@ -549,7 +515,7 @@ fn effective_config(config: &AnalysisConfig, mut raw: Json, endpoint_url: Option
         if let Some(url) = endpoint_url {
             predictor.insert("endpoint_url".into(), json!(url));
         }
-        if content_type == "application/json" {
+        if content_type.kind() == Some(ContentType::Json) {
             default(predictor, "content_template", json!("$records"));
             default(predictor, "record_template", json!("$features"));
         }

@@ -120,30 +120,7 @@ pub struct Inputs {
     pub data: Option<PathBuf>,
     /// The model.
     #[command(flatten)]
-    pub model: ModelArgs,
-}
-
-/// How `run`, `check` and `partial` reach the model.
-#[derive(Debug, clap::Args)]
-pub struct ModelArgs {
-    /// The model server's URL (requests go to URL/invocations); overrides
-    /// predictor.endpoint_url in the config.
-    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// How model calls are batched, parallelised and retried.
-    #[command(flatten)]
-    pub predictor: predictor::Settings,
-}
-
-impl ModelArgs {
-    /// The job options for these model settings.
-    pub(crate) fn job_options(&self, save_predictions: Option<PathBuf>) -> job::JobOptions {
-        job::JobOptions {
-            endpoint_url: self.endpoint_url.clone(),
-            save_predictions,
-            predictor: self.predictor.clone(),
-        }
-    }
+    pub model: predictor::ModelAccess,
 }
 
 impl Inputs {
@@ -184,7 +161,10 @@ impl RunArgs {
     }
 
     fn options(&self) -> job::JobOptions {
-        self.inputs.model.job_options(self.save_predictions.clone())
+        job::JobOptions {
+            model: self.inputs.model.clone(),
+            save_predictions: self.save_predictions.clone(),
+        }
     }
 
     /// The failure file: explicit, or the platform's when running with the
@@ -215,8 +195,7 @@ impl CheckArgs {
         check::CheckOptions {
             config: self.inputs.config(),
             data: self.inputs.data(),
-            endpoint_url: self.inputs.model.endpoint_url.clone(),
-            predictor: self.inputs.model.predictor.clone(),
+            model: self.inputs.model.clone(),
         }
     }
 }
@@ -269,7 +248,7 @@ pub struct PartialArgs {
     /// The model, as for `run`; with many shards at once, divide
     /// --concurrency among them.
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub model: predictor::ModelAccess,
 }
 
 /// Arguments of `merge`.
@@ -299,12 +278,12 @@ fn init_logging(format: LogFormat) {
     let terminal = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| predictor::progress::Stderr)
+        .with_writer(|| crate::progress::Stderr)
         // Colour codes only for a terminal: in `docker logs`, CloudWatch or a
         // redirected file they are noise that breaks grep.
         .with_ansi(terminal);
     // A bar is for a person watching; a JSON log is for a machine.
-    predictor::progress::draw_bars(terminal && matches!(format, LogFormat::Text));
+    crate::progress::draw_bars(terminal && matches!(format, LogFormat::Text));
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
@@ -352,7 +331,10 @@ pub fn main() -> ExitCode {
                 &distributed::PartialOptions {
                     row_offset: args.row_offset,
                     header: args.header,
-                    job: args.model.job_options(None),
+                    job: job::JobOptions {
+                        model: args.model.clone(),
+                        save_predictions: None,
+                    },
                 },
             ),
             args.failure_file,

@@ -5,12 +5,12 @@
 //! there exactly as `run` would (calling the model over HTTP for the
 //! post-training metrics), and prints where the results are.
 
-use crate::demo_model::{self, DemoModelOptions};
+use crate::demo_model::{self, DemoModelOptions, GERMAN_CSV};
 use crate::error::{JobError, Result};
 use crate::job;
+use crate::predictor::ModelAccess;
 use std::path::Path;
 
-pub(crate) const GERMAN_CSV: &str = include_str!("../test-fixtures/german.csv");
 const DEMO_CONFIG: &str = include_str!("../test-fixtures/demo/analysis_config.json");
 
 /// Writes the example's inputs under `root` and runs it.
@@ -41,7 +41,10 @@ pub fn run(root: &Path) -> Result<()> {
         .block_on(demo_model::spawn_local(&DemoModelOptions::default()))
         .map_err(|e| JobError::algorithm(format!("Cannot start the demo model: {e:#}")))?;
     let options = job::JobOptions {
-        endpoint_url: Some(format!("http://{address}")),
+        model: ModelAccess {
+            endpoint_url: Some(format!("http://{address}")),
+            ..ModelAccess::default()
+        },
         ..job::JobOptions::default()
     };
     let outcome = job::run(&paths, &options);
@@ -55,7 +58,7 @@ pub fn run(root: &Path) -> Result<()> {
     println!("  data:    {}", paths.data.display());
     println!(
         "  model:   demo model at {} (stopped)",
-        options.endpoint_url.as_deref().unwrap_or_default()
+        options.model.endpoint_url.as_deref().unwrap_or_default()
     );
     println!("  results: {}", summary.analysis.display());
     Ok(())

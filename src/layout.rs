@@ -10,6 +10,13 @@ use crate::error::{JobError, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The analysis results, in the output folder.
+pub const ANALYSIS_FILE: &str = "analysis.json";
+/// The local SHAP values (`save_local_shap_values`), in the output folder.
+pub const LOCAL_SHAP_FILE: &str = "explanations_shap/out.csv";
+/// The baseline rows SHAP used, in the output folder.
+pub const BASELINE_FILE: &str = "explanations_shap/baseline.csv";
+
 /// Root of the processing folders; `OPENCLARIFY_PROCESSING_ROOT` moves it.
 pub fn processing_root() -> PathBuf {
     std::env::var_os("OPENCLARIFY_PROCESSING_ROOT")
@@ -110,17 +117,10 @@ pub fn computes_here() -> Result<bool> {
     }
 }
 
-/// The processing input folder, against which relative URIs in the config
-/// resolve: the parent of the data path.
-pub fn input_root(data: &Path) -> PathBuf {
-    data.parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
 /// Removes an `analysis.json` that an earlier run left in `output`, so that
 /// a run that fails or is killed never leaves one that looks like its own.
 pub fn remove_earlier_analysis(output: &Path) -> Result<()> {
-    let path = output.join("analysis.json");
+    let path = output.join(ANALYSIS_FILE);
     match std::fs::remove_file(&path) {
         Ok(()) => {
             tracing::info!(path = %path.display(), "removed the analysis.json of an earlier run");

@@ -9,10 +9,12 @@
 //!   numerically as smclarify computes them.
 //! - [`explain`]: Kernel SHAP, computed baselines and partial dependence,
 //!   as pure two-phase computations (synthetic rows out, model outputs in).
+//! - [`metric_registry`]: every bias metric's name, stage, description and inputs.
 //! - [`output`]: `analysis.json` in Clarify's shape.
 //! - [`report`]: `report.html`, `report.ipynb` and `report.pdf` for people.
 //! - [`job`]: wires the stages for one run; [`check`] checks them without running.
 //! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
+//! - [`http`]: helpers every HTTP client shares (root certificates, body snippets).
 //! - [`layout`]: the `/opt/ml/...` processing layout, failure file, atomic writes.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
@@ -33,10 +35,13 @@ pub mod demo_model;
 pub mod distributed;
 pub mod error;
 pub mod explain;
+pub mod http;
 pub mod job;
 pub mod layout;
+pub mod metric_registry;
 pub mod monitor;
 pub mod output;
 pub mod predictor;
+pub mod progress;
 pub mod pyfmt;
 pub mod report;

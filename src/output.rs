@@ -37,7 +37,10 @@ impl Analysis {
     /// Writes `analysis.json` into `dir` atomically, pretty-printed with a
     /// four-space indent like Clarify's.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        crate::layout::write_atomic(&dir.join("analysis.json"), &pretty(&self.to_json()))
+        crate::layout::write_atomic(
+            &dir.join(crate::layout::ANALYSIS_FILE),
+            &pretty(&self.to_json()),
+        )
     }
 }
 

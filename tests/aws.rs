@@ -5,8 +5,10 @@
 //! capturing server (the SigV4 header). Every run uses dummy credentials and
 //! reaches the services only through `AWS_ENDPOINT_URL*` overrides.
 //!
-//! Needs `.venv/bin/moto_server` and boto3 (`scripts/venv.sh`);
-//! `scripts/aws-e2e.sh` installs them and runs this file.
+//! Needs `.venv/bin/moto_server` and boto3 (`scripts/venv.sh`), so every
+//! test here is `#[ignore]`d: `cargo test --release` builds them (the same
+//! build CI then reuses) and `scripts/aws-e2e.sh` installs moto and runs them
+//! with `--ignored`.
 #![cfg(feature = "aws")]
 
 mod common;
@@ -207,6 +209,7 @@ fn http_run(dir: &Path) -> (PathBuf, Json) {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn s3_dataset_and_baseline_are_downloaded() {
     let moto = Moto::start();
     let data = std::fs::read_to_string(fixtures().join("german.csv")).unwrap();
@@ -267,6 +270,7 @@ fn s3_dataset_and_baseline_are_downloaded() {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn invoke_endpoint_answers_give_the_http_results() {
     let moto = Moto::start();
     moto.fixture(&["create-endpoint", "german-endpoint", "german-model"]);
@@ -284,6 +288,7 @@ fn invoke_endpoint_answers_give_the_http_results() {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn shadow_endpoint_is_created_used_and_deleted() {
     let moto = Moto::start();
     moto.fixture(&["create-model", "german-model"]);
@@ -355,6 +360,7 @@ fn shadow_endpoint_is_created_used_and_deleted() {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn missing_endpoint_is_named() {
     let moto = Moto::start();
     let job = Job::new(
@@ -370,6 +376,7 @@ fn missing_endpoint_is_named() {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn throttling_is_retried_and_model_errors_carry_the_models_message() {
     let moto = Moto::start();
     moto.fixture(&["create-endpoint", "german-endpoint", "german-model"]);
@@ -443,6 +450,7 @@ fn capture_one(listener: &std::net::TcpListener) -> String {
 }
 
 #[test]
+#[ignore = "needs moto_server from scripts/venv.sh; scripts/aws-e2e.sh runs these"]
 fn invoke_endpoint_requests_are_signed_with_sigv4() {
     let moto = Moto::start();
     moto.fixture(&["create-endpoint", "german-endpoint", "german-model"]);

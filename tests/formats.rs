@@ -1,4 +1,4 @@
-//! Every dataset format gives the same result (contract §3): the German
+//! Every dataset format Clarify reads gives the same result: the German
 //! credit records as JSON Lines, a JSON document, Parquet, CSV without a
 //! header row and gzipped CSV part files (`test-fixtures/formats/`, made by
 //! `scripts/gen-format-fixtures.py`) give exactly the plain CSV run's

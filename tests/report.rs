@@ -61,7 +61,7 @@ fn demo_writes_html_notebook_and_pdf() {
     assert_pdf(&output.join("report.pdf"));
 }
 
-/// Every section of contract §5 renders, from a fixture shaped like real
+/// Every section of `analysis.json` (bias, SHAP, PDP) renders, from a fixture shaped like real
 /// Clarify output, including local SHAP values from out.csv.
 #[test]
 fn full_analysis_renders_every_section_in_every_format() {

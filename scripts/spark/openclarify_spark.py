@@ -203,7 +203,7 @@ def is_number(cell):
 
 def dataset_header(config, first_lines):
     """The header row of a CSV dataset as openclarify decides it from the first
-    two lines of its first file (csv_reader::detect_layout, contract §3.1): the
+    two lines of its first file (csv_reader::detect_layout): the
     configured `headers` (a file starting with them has a header row), else the
     first row when it names the label or is all text above a row with a number;
     None when the files have no header row. The plan records the same decision,

@@ -56,7 +56,7 @@ impl ControlPlane {
             .unwrap_or_else(|| format!("https://api.sagemaker.{region}.amazonaws.com"));
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
-            .tls_certs_merge(crate::predictor::bundled_roots())
+            .tls_certs_merge(crate::http::bundled_roots())
             .build()
             .map_err(|e| JobError::algorithm(format!("Cannot build the HTTP client: {e}")))?;
         Ok(ControlPlane {
@@ -195,7 +195,7 @@ fn api_error(status: u16, header: Option<String>, answer: &Value, raw: &[u8]) ->
         .as_str()
         .or_else(|| answer["Message"].as_str())
         .map(str::to_string)
-        .unwrap_or_else(|| crate::predictor::response::snippet(&String::from_utf8_lossy(raw)));
+        .unwrap_or_else(|| crate::http::snippet(&String::from_utf8_lossy(raw)));
     ApiError {
         code,
         message,

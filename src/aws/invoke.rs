@@ -8,7 +8,7 @@
 
 use super::control::ControlPlane;
 use crate::error::Result;
-use crate::predictor::response::snippet;
+use crate::http::snippet;
 use aws_sdk_sagemakerruntime::config::http::HttpResponse;
 use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
 use aws_sdk_sagemakerruntime::config::timeout::TimeoutConfig;

@@ -1,4 +1,4 @@
-//! Shadow endpoints (contract §2.11): with `predictor.model_name` and no
+//! Shadow endpoints: with `predictor.model_name` and no
 //! `endpoint_name`, the job deploys the model on an endpoint of its own,
 //! uses it, and deletes it.
 //!

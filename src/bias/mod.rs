@@ -1,14 +1,19 @@
 //! Pre- and post-training bias metrics, as smclarify computes them.
 //!
-//! Rows are folded into a mergeable [`BiasState`] (see [`state`]); once all
+//! Rows are folded into a mergeable [`CountState`] (see [`state`]); once all
 //! rows are in, [`section`] types the columns as pandas would, selects the
 //! sensitive group and positive labels as smclarify does ([`column`]), and
 //! computes each requested metric from counts ([`metrics`]). FT, the one
-//! metric that needs rows, gets them from [`flip_test`].
+//! metric that needs rows, gets them from [`ft`]. Which metrics exist, and
+//! what each is computed from, is [`crate::metric_registry`]'s table.
+//!
+//! [`run`] drives bias for a job: folding the dataset's rows (asking the
+//! model for predicted labels when needed) and building the sections.
 
 pub mod column;
-pub mod flip_test;
+pub mod ft;
 pub mod metrics;
+pub mod run;
 pub mod state;
 #[cfg(test)]
 mod vectors;
@@ -16,46 +21,19 @@ mod vectors;
 use crate::config::ConfigValue;
 use crate::dataset::value::Value;
 use crate::error::{JobError, Result};
+pub use crate::metric_registry::Stage;
+use crate::metric_registry::{self, Computation};
 use column::{DataType, Selection, TypedColumn};
 use metrics::{Counts, Cube, Outcome};
 use serde_json::{json, Map, Value as Json};
-pub use state::{BiasState, Columns};
+pub use state::{Columns, CountState};
 
-/// Pre-training metrics in smclarify's registry order.
-pub const PRE_TRAINING_METRICS: &[&str] = &["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"];
-/// Post-training metrics in smclarify's registry order.
-pub const POST_TRAINING_METRICS: &[&str] = &[
-    "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
-];
-
-/// The first docstring line of each smclarify metric, emitted as `description`.
-pub fn description(name: &str) -> &'static str {
-    match name {
-        "CI" => "Class Imbalance (CI)",
-        "DPL" => "Difference in Positive Proportions in Labels (DPL)",
-        "KL" => "Kullback-Liebler Divergence (KL)",
-        "JS" => "Jensen-Shannon Divergence (JS)",
-        "LP" => "L-p Norm (LP)",
-        "TVD" => "Total Variation Distance (TVD)",
-        "KS" => "Kolmogorov-Smirnov Distance (KS)",
-        "CDDL" => "Conditional Demographic Disparity in Labels (CDDL)",
-        "DPPL" => "Difference in Positive Proportions in Predicted Labels (DPPL)",
-        "DI" => "Disparate Impact (DI)",
-        "DCA" => "Difference in Conditional Acceptance (DCA)",
-        "DCR" => "Difference in Conditional Rejection (DCR)",
-        "RD" => "Recall Difference (RD)",
-        "SD" => "Specificity Difference (SD)",
-        "DAR" => "Difference in Acceptance Rates (DAR)",
-        "DRR" => "Difference in Rejection Rates (DRR)",
-        "AD" => "Accuracy Difference (AD)",
-        "CDDPL" => "Conditional Demographic Disparity in Predicted Labels (CDDPL)",
-        "TE" => "Treatment Equality (TE)",
-        "FT" => "Flip Test (FT)",
-        "GE" => "Generalized Entropy (GE)",
-        _ => "",
-    }
+/// A metric of the registry; sections only ever name registered ones.
+fn registered(name: &str) -> &'static metric_registry::Metric {
+    metric_registry::find(name).expect("registered metric")
 }
 
+/// The formula of each metric computed from counts.
 fn count_metric(name: &str) -> Option<fn(&Counts) -> Outcome> {
     Some(match name {
         "CI" => metrics::ci,
@@ -82,26 +60,13 @@ fn count_metric(name: &str) -> Option<fn(&Counts) -> Outcome> {
     })
 }
 
-/// Which stage a section is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Labels only.
-    PreTraining,
-    /// Labels and predictions.
-    PostTraining,
-}
-
 /// The metrics to run for a stage, sorted by name as smclarify sorts them.
 pub fn metric_list(stage: Stage, selected: Option<Vec<String>>) -> Vec<&'static str> {
-    let registry = match stage {
-        Stage::PreTraining => PRE_TRAINING_METRICS,
-        Stage::PostTraining => POST_TRAINING_METRICS,
-    };
+    let registry = metric_registry::names(stage);
     let mut list: Vec<&'static str> = match selected {
-        None => registry.to_vec(),
+        None => registry,
         Some(names) => registry
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|m| names.iter().any(|n| n == m))
             .collect(),
     };
@@ -124,7 +89,7 @@ pub struct SectionSpec<'a> {
     /// Whether a group variable is configured.
     pub has_group: bool,
     /// Rows for FT (post-training only).
-    pub flip_test: Option<&'a flip_test::FlipTestRows>,
+    pub flip_test: Option<&'a ft::FlipTestRows>,
 }
 
 /// The label column typed from the counts of one facet's state (each
@@ -157,7 +122,7 @@ pub struct Resolved {
 
 /// How the label and each facet of `spec` read on the rows in `state`:
 /// their type and the rows each configured value or threshold selects.
-pub fn resolution(state: &BiasState, spec: &SectionSpec) -> Result<Vec<Resolved>> {
+pub fn resolution(state: &CountState, spec: &SectionSpec) -> Result<Vec<Resolved>> {
     let (Some(first), Some(zero)) = (state.facets.first(), state.row_zero.as_ref()) else {
         return Err(JobError::client("Dataset is empty: no rows were read."));
     };
@@ -219,7 +184,7 @@ struct FacetGroup {
 }
 
 /// Builds one `*_training_bias_metrics` section of `analysis.json`.
-pub fn section(state: &BiasState, spec: &SectionSpec) -> Result<Json> {
+pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
     let first = state
         .facets
         .first()
@@ -273,12 +238,12 @@ pub fn section(state: &BiasState, spec: &SectionSpec) -> Result<Json> {
                             .as_ref()
                             .is_some_and(|p| p.selection.contains(p.col.value(key)))
                     };
-                    metric_entries(&spec.metrics, |m| match m {
-                        "FT" => spec.flip_test.map_or_else(
+                    metric_entries(&spec.metrics, |m| match registered(m).computation {
+                        Computation::FlipTest => spec.flip_test.map_or_else(
                             || Err("FlipTest needs the dataset rows".into()),
                             |rows| rows.flip_test(k, &col, sel, &positive),
                         ),
-                        _ => count_metric(m).expect("registered metric")(&counts),
+                        Computation::Counts => count_metric(m).expect("registered metric")(&counts),
                     })
                 }
                 Err(e) => metric_entries(&spec.metrics, |_| Err(e.clone())),
@@ -314,7 +279,7 @@ struct Predicted {
 }
 
 fn predicted_selection(
-    state: &BiasState,
+    state: &CountState,
     spec: &SectionSpec,
     label_col: &TypedColumn,
     label_type: DataType,
@@ -410,7 +375,7 @@ struct Groups {
     index: std::result::Result<rustc_hash::FxHashMap<Value, usize>, String>,
 }
 
-fn group_values(state: &BiasState, facet: usize, has_group: bool) -> Option<Groups> {
+fn group_values(state: &CountState, facet: usize, has_group: bool) -> Option<Groups> {
     if !has_group {
         return None;
     }
@@ -471,7 +436,8 @@ fn metric_entries(names: &[&'static str], mut compute: impl FnMut(&str) -> Outco
         .map(|name| {
             let mut entry = Map::new();
             entry.insert("name".into(), Json::from(*name));
-            entry.insert("description".into(), Json::from(description(name)));
+            let description = metric_registry::find(name).map_or("", |m| m.description);
+            entry.insert("description".into(), Json::from(description));
             match compute(name) {
                 Ok(v) => {
                     entry.insert("value".into(), number(v));

@@ -1,6 +1,6 @@
 //! The mergeable state every bias metric is computed from.
 //!
-//! For each facet, [`BiasState`] counts rows per distinct combination of raw
+//! For each facet, [`CountState`] counts rows per distinct combination of raw
 //! (facet, label, predicted label, group) cells, and remembers where each
 //! facet value first appeared and what row 0 held. Counts add, first
 //! appearances take the minimum, so shards can be folded anywhere (threads,
@@ -39,7 +39,7 @@ pub struct FacetState {
 
 /// The whole mergeable bias state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BiasState {
+pub struct CountState {
     /// One entry per facet, in config order.
     pub facets: Vec<FacetState>,
     /// Rows folded so far.
@@ -84,10 +84,10 @@ fn encode(cell: CellRef<'_>) -> Key {
 
 const ABSENT: CellRef<'static> = CellRef::Missing;
 
-impl BiasState {
+impl CountState {
     /// An empty state for `facets` facets.
     pub fn new(facets: usize) -> Self {
-        BiasState {
+        CountState {
             facets: vec![FacetState::default(); facets],
             rows: 0,
             row_zero: None,
@@ -96,7 +96,7 @@ impl BiasState {
 
     /// Folds one chunk of rows into a new state.
     pub fn from_chunk(chunk: &Chunk, cols: &Columns) -> Self {
-        let mut state = BiasState::new(cols.facets.len());
+        let mut state = CountState::new(cols.facets.len());
         let mut label = Interner::default();
         let mut predicted = Interner::default();
         let mut group = Interner::default();
@@ -143,7 +143,7 @@ impl BiasState {
     }
 
     /// Adds another state's counts to this one.
-    pub fn merge(mut self, other: BiasState) -> BiasState {
+    pub fn merge(mut self, other: CountState) -> CountState {
         if self.facets.is_empty() {
             return other;
         }
@@ -168,14 +168,14 @@ mod tests {
     use crate::dataset::test_chunk;
     use proptest::prelude::*;
 
-    fn fold(rows: &[Vec<&str>], first_row: u64) -> BiasState {
+    fn fold(rows: &[Vec<&str>], first_row: u64) -> CountState {
         let cols = Columns {
             label: 1,
             predicted: Some(2),
             group: Some(3),
             facets: vec![0, 3],
         };
-        BiasState::from_chunk(&test_chunk(rows, first_row), &cols)
+        CountState::from_chunk(&test_chunk(rows, first_row), &cols)
     }
 
     proptest! {
@@ -193,8 +193,8 @@ mod tests {
             if a > b { std::mem::swap(&mut a, &mut b); }
             let whole = fold(&refs, 0);
             let parts = [fold(&refs[..a], 0), fold(&refs[a..b], a as u64), fold(&refs[b..], b as u64)];
-            let forward = parts.clone().into_iter().fold(BiasState::new(2), BiasState::merge);
-            let backward = parts.into_iter().rev().fold(BiasState::new(2), BiasState::merge);
+            let forward = parts.clone().into_iter().fold(CountState::new(2), CountState::merge);
+            let backward = parts.into_iter().rev().fold(CountState::new(2), CountState::merge);
             prop_assert_eq!(&forward, &whole);
             prop_assert_eq!(&backward, &whole);
         }

@@ -3,9 +3,9 @@
 //! come out identical to 1e-9 relative, error strings included.
 
 use super::column::{Selection, TypedColumn};
-use super::flip_test::FlipTestRows;
+use super::ft::FlipTestRows;
 use super::metrics::{self, Counts, Cube};
-use super::state::{BiasState, Columns, Key};
+use super::state::{Columns, CountState, Key};
 use super::{metric_list, section, SectionSpec, Stage};
 use crate::config::ConfigValue;
 use crate::dataset::test_cells_chunk;
@@ -166,7 +166,7 @@ fn bias_report(inputs: &Json) -> Json {
         facets: vec![col("facet").unwrap()],
     };
     let chunk = test_cells_chunk(rows, 0);
-    let state = BiasState::new(1).merge(BiasState::from_chunk(&chunk, &cols));
+    let state = CountState::new(1).merge(CountState::from_chunk(&chunk, &cols));
     let keep: Vec<usize> = (0..columns.len())
         .filter(|c| *c != cols.label && Some(*c) != cols.predicted)
         .collect();

@@ -7,9 +7,11 @@
 //! path, and an unknown key also names the closest known one. Enum-like
 //! strings (`dataset_type`, `agg_method`...) are matched case-insensitively.
 
+mod content_type;
 mod parse;
 mod values;
 
+pub use content_type::{ContentType, Mime};
 pub use parse::{diagnose, load, parse, Diagnosis};
 pub use values::{ConfigValue, NameOrIndex};
 
@@ -22,7 +24,7 @@ pub struct AnalysisConfig {
     /// Schema version; only "1.0" exists.
     pub version: Option<String>,
     /// MIME type of the dataset, e.g. `text/csv`.
-    pub dataset_type: String,
+    pub dataset_type: Mime,
     /// Where the dataset is, overriding the processing input.
     pub dataset_uri: Option<String>,
     /// Column names.
@@ -195,9 +197,9 @@ pub struct Predictor {
     /// Opaque value passed to the model.
     pub custom_attributes: Option<String>,
     /// MIME type of request bodies.
-    pub content_type: Option<String>,
+    pub content_type: Option<Mime>,
     /// MIME type of responses.
-    pub accept_type: Option<String>,
+    pub accept_type: Option<Mime>,
     /// Request template (string, or object for time series).
     pub content_template: Option<serde_json::Value>,
     /// Per-record template for `application/json`.
@@ -212,46 +214,47 @@ pub struct Predictor {
     pub time_series_predictor_config: Option<serde_json::Value>,
 }
 
-/// The dataset formats openclarify reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatasetType {
-    /// `text/csv`.
-    Csv,
-    /// `application/jsonlines`.
-    JsonLines,
-    /// `application/json`.
-    Json,
-    /// `application/x-parquet`.
-    Parquet,
+impl Predictor {
+    /// The request and answer formats: `content_type` (default
+    /// `dataset_type`) and `accept_type` (default the content type).
+    pub fn wire_types(&self, dataset_type: &Mime) -> (Mime, Mime) {
+        let content = self
+            .content_type
+            .clone()
+            .unwrap_or_else(|| dataset_type.clone());
+        let accept = self.accept_type.clone().unwrap_or_else(|| content.clone());
+        (content, accept)
+    }
 }
 
 impl AnalysisConfig {
-    /// The dataset format (validated at load time).
-    pub fn dataset_format(&self) -> DatasetType {
-        match self.dataset_type.as_str() {
-            "application/jsonlines" => DatasetType::JsonLines,
-            "application/json" => DatasetType::Json,
-            "application/x-parquet" => DatasetType::Parquet,
-            _ => DatasetType::Csv,
-        }
+    /// The dataset's format. Reading the config already rejects any type
+    /// openclarify cannot read, so this error only reaches configs built
+    /// some other way.
+    pub fn dataset_format(&self) -> crate::error::Result<ContentType> {
+        self.dataset_type.kind().ok_or_else(|| {
+            crate::error::JobError::client(format!(
+                "dataset_type: unknown dataset type {:?}; use one of text/csv, application/jsonlines, application/json, application/x-parquet.",
+                self.dataset_type.as_str()
+            ))
+        })
     }
 
     /// The model's request and answer formats: `predictor.content_type`
     /// (default the dataset's type) and `predictor.accept_type` (default the
     /// content type). `None` without a predictor.
-    pub fn wire_types(&self) -> Option<(String, String)> {
+    pub fn wire_types(&self) -> Option<(Mime, Mime)> {
         let p = self.predictor.as_ref()?;
-        let content = p
-            .content_type
-            .clone()
-            .unwrap_or_else(|| self.dataset_type.clone());
-        let accept = p.accept_type.clone().unwrap_or_else(|| content.clone());
-        Some((content, accept))
+        Some(p.wire_types(&self.dataset_type))
     }
 
-    /// True when the config asks for post-training bias or explanations,
-    /// which need predictions.
-    pub fn needs_predictions(&self) -> bool {
-        self.methods.post_training_bias.is_some()
+    /// Whether the job calls the model: explanations always do;
+    /// post-training bias does unless the dataset already holds the
+    /// predicted labels (`has_predicted_label`).
+    pub fn needs_model(&self, has_predicted_label: bool) -> bool {
+        let m = &self.methods;
+        m.shap.is_some()
+            || m.pdp.is_some()
+            || (m.post_training_bias.is_some() && !has_predicted_label)
     }
 }

@@ -1,7 +1,8 @@
 //! Reading and validating `analysis_config.json`.
 
-use super::AnalysisConfig;
+use super::{AnalysisConfig, ContentType};
 use crate::error::{JobError, Result};
+use crate::metric_registry::{self, Stage};
 use std::path::Path;
 
 const SCHEMA_ERROR: &str = "Analysis configuration schema validation error";
@@ -212,20 +213,12 @@ fn closest<'a>(field: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
-/// Lower-cases the enum-like strings, as the SDK's schema does.
+/// Lower-cases the enum-like strings, as the SDK's schema does (MIME types
+/// are lower-cased as they are read, see [`super::Mime`]).
 fn normalise(c: &mut AnalysisConfig) {
-    c.dataset_type = c.dataset_type.trim().to_ascii_lowercase();
     if let Some(shap) = c.methods.shap.as_mut() {
         if let Some(a) = shap.agg_method.as_mut() {
             *a = a.to_ascii_lowercase();
-        }
-    }
-    if let Some(p) = c.predictor.as_mut() {
-        for t in [&mut p.content_type, &mut p.accept_type]
-            .into_iter()
-            .flatten()
-        {
-            *t = t.trim().to_ascii_lowercase();
         }
     }
 }
@@ -245,8 +238,9 @@ fn validate(c: &AnalysisConfig) -> Result<()> {
     problems(c).into_iter().next().map_or(Ok(()), Err)
 }
 
-/// Every rule that spans several keys and fails (contract §2.11
-/// combination rules), so that `openclarify check` can list them all.
+/// Every rule that spans several keys and fails (which predictor keys go
+/// together, which methods need which columns), so that `openclarify check`
+/// can list them all.
 fn problems(c: &AnalysisConfig) -> Vec<JobError> {
     let mut errors = Vec::new();
     if let Some(v) = &c.version {
@@ -258,7 +252,7 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
         }
     }
     match c.dataset_type.as_str() {
-        "text/csv" | "application/jsonlines" | "application/json" | "application/x-parquet" => {}
+        _ if c.dataset_type.kind().is_some() => {}
         "application/x-image" => errors.push(unsupported("dataset_type", "application/x-image (computer vision)")),
         "application/sagemakercapturejson" => {
             errors.push(unsupported("dataset_type", "application/sagemakercapturejson (Model Monitor)"))
@@ -325,12 +319,12 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
         (
             "methods.pre_training_bias.methods",
             &m.pre_training_bias,
-            crate::bias::PRE_TRAINING_METRICS,
+            metric_registry::names(Stage::PreTraining),
         ),
         (
             "methods.post_training_bias.methods",
             &m.post_training_bias,
-            crate::bias::POST_TRAINING_METRICS,
+            metric_registry::names(Stage::PostTraining),
         ),
     ] {
         if let Some(names) = block.as_ref().and_then(|b| b.methods.selected()) {
@@ -369,12 +363,12 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
             c.predicted_label_headers.is_some(),
         ),
     ];
-    if c.dataset_type != "text/csv" {
+    if c.dataset_type.kind() != Some(ContentType::Csv) {
         if let Some((key, _)) = csv_only.iter().find(|(_, set)| *set) {
             errors.push(schema(key, "is only supported with dataset_type text/csv."));
         }
     }
-    if c.dataset_type == "application/json" && c.features.is_none() {
+    if c.dataset_type.kind() == Some(ContentType::Json) && c.features.is_none() {
         errors.push(schema(
             "features",
             "is required for dataset_type application/json (a JMESPath to the feature matrix).",

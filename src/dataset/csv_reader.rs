@@ -44,7 +44,9 @@ impl CsvLayout {
 }
 
 /// Reads the first rows to decide the headers and whether files carry a
-/// header row (contract §3.1).
+/// header row: files starting with the configured `headers` have one; else
+/// the first row is one when it names the label or is all text above a row
+/// with a number.
 pub fn detect_layout(
     config: &AnalysisConfig,
     files: &[PathBuf],

@@ -94,6 +94,13 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// The processing input folder, against which relative URIs in the config
+/// resolve: the parent of the data path.
+pub fn input_root(data: &Path) -> PathBuf {
+    data.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 /// Resolves a dataset URI from the config (`facet_dataset_uri`, ...) to a
 /// local path: `file://` and absolute paths as they are, relative paths
 /// against `base` (the processing input folder), and S3 URIs downloaded

@@ -2,7 +2,8 @@
 //!
 //! A row becomes `[features..., label, predicted_label, extra...]`, where the
 //! extras are facets, group variable or join source given as JMESPath
-//! expressions rather than header names (contract §3.2–3.3).
+//! expressions rather than header names, as Clarify reads JSON Lines and
+//! JSON datasets.
 
 use super::value::Cell;
 use super::{files, Chunk, CHUNK_ROWS};

@@ -14,7 +14,7 @@ mod parquet_reader;
 mod side;
 pub mod value;
 
-use crate::config::{AnalysisConfig, DatasetType, NameOrIndex};
+use crate::config::{AnalysisConfig, ContentType, NameOrIndex};
 use crate::error::{JobError, Result};
 pub use csv_reader::{CsvLayout, HeaderMode};
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,31 @@ pub struct Schema {
     pub joinsource: Option<usize>,
     /// The columns sent to the model, in dataset order.
     pub features: Vec<usize>,
+}
+
+impl Schema {
+    /// The names of the columns sent to the model, in dataset order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features
+            .iter()
+            .map(|&c| self.headers[c].clone())
+            .collect()
+    }
+
+    /// The columns no role claims (not a feature, label, prediction, facet,
+    /// group or join source): neither sent to the model nor analysed.
+    pub fn excluded_columns(&self) -> Vec<usize> {
+        (0..self.headers.len())
+            .filter(|c| {
+                !self.features.contains(c)
+                    && Some(*c) != self.label
+                    && Some(*c) != self.predicted_label
+                    && !self.facets.contains(c)
+                    && Some(*c) != self.group
+                    && Some(*c) != self.joinsource
+            })
+            .collect()
+    }
 }
 
 /// Rows of one chunk, in the representation their reader produced.
@@ -159,27 +184,29 @@ enum Format {
 
 impl Dataset {
     /// Finds the files under `data` and resolves the columns named in the
-    /// config. `input_root` anchors relative side-dataset paths.
-    pub fn open(config: &AnalysisConfig, data: &Path, input_root: &Path) -> Result<Dataset> {
+    /// config. Relative URIs in the config (`dataset_uri`, side datasets)
+    /// resolve against the folder holding `data` ([`files::input_root`]).
+    pub fn open(config: &AnalysisConfig, data: &Path) -> Result<Dataset> {
+        let input_root = &files::input_root(data);
         let data_path = match &config.dataset_uri {
             Some(uri) => files::resolve_uri("dataset_uri", uri, input_root)?,
             None => data.to_path_buf(),
         };
         let files = files::list(&data_path)?;
-        let (headers, format) = match config.dataset_format() {
-            DatasetType::Csv => {
+        let (headers, format) = match config.dataset_format()? {
+            ContentType::Csv => {
                 let (headers, layout) = csv_reader::detect_layout(config, &files)?;
                 (headers, Format::Csv(layout))
             }
-            DatasetType::JsonLines => {
+            ContentType::JsonLines => {
                 let layout = json_reader::JsonLayout::new(config, &files, true)?;
                 (layout.headers.clone(), Format::JsonLines(layout))
             }
-            DatasetType::Json => {
+            ContentType::Json => {
                 let layout = json_reader::JsonLayout::new(config, &files, false)?;
                 (layout.headers.clone(), Format::Json(layout))
             }
-            DatasetType::Parquet => parquet_headers(&files)?,
+            ContentType::Parquet => parquet_headers(&files)?,
         };
         let main_columns = headers.len();
         let side = side::SideColumns::load(config, input_root, &headers)?;
@@ -424,7 +451,7 @@ mod tests {
 
     /// With `headers`, the label and predicted label of a JSON dataset are
     /// the columns right after the features, named by `headers` rather than
-    /// by their JMESPath (contract §3.2–3.3).
+    /// by their JMESPath, as Clarify names them.
     #[test]
     fn json_label_named_by_headers_not_by_its_jmespath() {
         let dir = tempfile::tempdir().unwrap();
@@ -441,7 +468,7 @@ mod tests {
                 "methods":{"pre_training_bias":{"methods":"all"}}}"#,
         )
         .unwrap();
-        let schema = Dataset::open(&config, &data, dir.path()).unwrap().schema;
+        let schema = Dataset::open(&config, &data).unwrap().schema;
         assert_eq!((schema.label, schema.predicted_label), (Some(2), Some(3)));
         assert_eq!(schema.headers[2], "risk");
         assert_eq!(schema.facets, [0]);

@@ -1,8 +1,8 @@
 //! Side datasets: `facet_dataset_uri` and `predicted_label_dataset_uri`.
 //!
 //! Their columns are appended to every row of the main dataset, joined by
-//! position, or on `joinsource_name_or_index` when it is configured (contract
-//! §3.5). Side files hold a few columns, so they are loaded whole.
+//! position, or on `joinsource_name_or_index` when it is configured, as
+//! Clarify joins them (CSV only). Side files hold a few columns, so they are loaded whole.
 
 use super::value::Cell;
 use super::{files, Chunk, Rows};

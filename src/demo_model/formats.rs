@@ -2,7 +2,7 @@
 //! and writing predictions into a response body.
 //!
 //! Requests take the shapes Clarify produces from its `content_template` and
-//! `record_template` (contract §4.1):
+//! `record_template`:
 //! - `text/csv`: one record per line, no header; categories as raw strings.
 //! - `application/jsonlines`: one record per line, `{"features":[...]}` or a bare array.
 //! - `application/json`: `{"instances":[...]}`, a list of records, or a

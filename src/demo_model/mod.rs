@@ -26,6 +26,9 @@ pub use faults::Faults;
 pub use model::{Encoding, Feature, Model, Prediction, RawValue};
 pub use server::serve;
 
+/// The German credit data set the demo model trains on, and `openclarify demo` analyses.
+pub const GERMAN_CSV: &str = include_str!("../../test-fixtures/german.csv");
+
 use anyhow::Context;
 use axum::http::StatusCode;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -20,7 +20,7 @@ const RIDGE: f64 = 1.0;
 
 /// Trains on the bundled German credit data: label `risk`, positive value 1.
 pub fn german() -> Model {
-    fit_csv(crate::demo::GERMAN_CSV, "risk", "1").expect("the bundled German credit data trains")
+    fit_csv(super::GERMAN_CSV, "risk", "1").expect("the bundled German credit data trains")
 }
 
 /// A fixed model over `feature_count` numeric features named `feature_0`,
@@ -233,7 +233,7 @@ mod tests {
 
     /// The German credit rows encoded for `model`, each with its 0/1 label.
     fn encoded_german_rows(model: &Model) -> Vec<(Vec<f64>, f64)> {
-        let mut reader = csv::Reader::from_reader(crate::demo::GERMAN_CSV.as_bytes());
+        let mut reader = csv::Reader::from_reader(crate::demo_model::GERMAN_CSV.as_bytes());
         reader
             .records()
             .map(|record| {

@@ -102,11 +102,7 @@ fn load_config(path: &Path) -> Result<(AnalysisConfig, u64)> {
 /// Writes the plan for a job: what every shard must agree on.
 pub fn plan(paths: &PlanPaths) -> Result<()> {
     let (config, config_print) = load_config(&paths.config)?;
-    let dataset = Dataset::open(
-        &config,
-        &paths.data,
-        &crate::layout::input_root(&paths.data),
-    )?;
+    let dataset = Dataset::open(&config, &paths.data)?;
     let shards = dataset.shard_format().map_err(|why| {
         JobError::client(format!(
             "This dataset cannot be read in shards: {why}. Run the job on one machine with openclarify run."
@@ -226,7 +222,7 @@ pub fn merge(paths: &MergePaths) -> Result<()> {
         states = count,
         rows,
         "wrote {}",
-        paths.output.join("analysis.json").display()
+        paths.output.join(crate::layout::ANALYSIS_FILE).display()
     );
     Ok(())
 }
@@ -285,7 +281,7 @@ mod tests {
                 .collect();
             let whole = dir.path().join("whole.csv");
             std::fs::write(&whole, format!("f,x,y,p,g\n{}", lines.concat())).unwrap();
-            let mut dataset = Dataset::open(&config, &whole, dir.path()).unwrap();
+            let mut dataset = Dataset::open(&config, &whole).unwrap();
             let plan = Plan {
                 job: job::plan(&config, &dataset, &whole).unwrap(),
                 shards: dataset.shard_format().unwrap(),

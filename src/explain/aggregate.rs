@@ -1,9 +1,9 @@
 //! `global_shap_values`: local SHAP values aggregated per feature and output.
 //!
-//! The methods are Clarify's (`agg_method`, contract §2.5): `mean_abs` is the
+//! The methods are Clarify's `methods.shap.agg_method` values: `mean_abs` is the
 //! mean of |φ|, `mean_sq` the mean of φ² (no square root), and `median` the
-//! median of the raw, signed φ (shap.md doubt D5: the docs do not say the
-//! values are made absolute, so they are not). A median of an even count is
+//! median of the raw, signed φ (Clarify's docs do not say the values are
+//! made absolute, so they are not). A median of an even count is
 //! the mean of the two middle values, as numpy computes it.
 //!
 //! [`GlobalShapState`] folds rows in and merges with another state, so shards

@@ -9,7 +9,7 @@
 //!    the Shapley values by weighted least squares, constrained so that they
 //!    add up exactly to `link(f(x)) − expected_value`.
 //!
-//! The sampling follows shap's `KernelExplainer` (shap.md §1): the budget is
+//! The sampling follows shap's `KernelExplainer`, which Clarify runs: the budget is
 //! `min(num_samples, 2^M − 2)` with `2·M + 2048` when `num_samples` is absent;
 //! coalition sizes whose every subset fits in the budget are enumerated, and
 //! the rest are drawn at random, each draw paired with its complement. When
@@ -157,7 +157,8 @@ impl<T: Clone + PartialEq> KernelShap<T> {
     /// baseline rows. `baseline_outputs[k][b]` is output `k` for baseline row `b`.
     ///
     /// The link is applied after averaging, as shap's `link="logit"` does
-    /// (shap.md doubt D4), so the values stay additive in log-odds.
+    /// (whether Clarify's `use_logit` does the same is undocumented), so the
+    /// values stay additive in log-odds.
     pub fn expected_values(&self, baseline_outputs: &[Vec<f64>]) -> Vec<f64> {
         baseline_outputs
             .iter()

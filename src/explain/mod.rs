@@ -14,14 +14,14 @@
 //!   from local values, as a mergeable state.
 //! - [`exact_sum`] holds float sums whose bits do not depend on the order of
 //!   their terms, so merged shards equal one pass.
-//! - [`baseline`] holds a baseline summarising the data when none is configured
+//! - [`clusters`] holds a baseline summarising the data when none is configured
 //!   (k-means, or k-prototypes when categorical columns are present).
 //! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
 //! - [`run`] reads the rows, settles the baseline, batches synthetic rows
 //!   into model calls and writes `explanations` and `explanations_shap/`.
 
 pub mod aggregate;
-pub mod baseline;
+pub mod clusters;
 pub mod exact_sum;
 pub mod kernel_shap;
 mod least_squares;

@@ -5,14 +5,15 @@
 //! row with the feature set to each grid value), then
 //! [`PdpSums`] adds up the answers per grid value, shard by shard, and
 //! [`Grid::partial_dependence`] averages them into the element of
-//! `explanations.pdp` (contract §5.6).
+//! `explanations.pdp` in `analysis.json` (feature name, type, grid values,
+//! model output per grid value and data distribution).
 //!
 //! The grid follows the contract: a numerical feature gets the centres of
 //! `grid_resolution` equal-width buckets over `[min, max]`, a categorical one
 //! all its distinct values (not capped, in order of first appearance);
 //! `data_distribution` is the fraction of rows in each bucket or category
-//! (shap.md doubt D7 leaves counts versus fractions open; the contract says
-//! fractions).
+//! (Clarify's docs leave counts versus fractions open; its example output
+//! holds fractions).
 
 use super::exact_sum::ExactSum;
 use crate::config::PdpConfig;
@@ -129,7 +130,8 @@ pub fn synthetic_rows<T: Clone>(rows: &[Vec<T>], feature: usize, grid_values: &[
         .collect()
 }
 
-/// One element of `explanations.pdp` (contract §5.6).
+/// One element of `explanations.pdp` in `analysis.json`: one feature's grid
+/// and the model's average output at each grid value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartialDependence<V> {
     /// The feature's name.

@@ -182,7 +182,7 @@ pub struct MonitorArgs {
     pub bootstrap: Option<usize>,
     /// The model, for SHAP.
     #[command(flatten)]
-    pub model: crate::cli::ModelArgs,
+    pub model: crate::predictor::ModelAccess,
 }
 
 /// `monitor`'s arguments from the environment alone: what `openclarify run`

@@ -13,7 +13,7 @@
 //! same section code as the window; the interval is the window's value ±
 //! 1.96 replicate standard deviations.
 
-use crate::bias::{self, BiasState, SectionSpec};
+use crate::bias::{self, CountState as BiasState, SectionSpec};
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;

@@ -71,7 +71,10 @@ pub fn monitor_command(args: &args::MonitorArgs) -> Result<bool> {
     let options = run::MonitorOptions {
         window,
         attributes: args.attributes.attributes(),
-        job: args.model.job_options(None),
+        job: crate::job::JobOptions {
+            model: args.model.clone(),
+            save_predictions: None,
+        },
         endpoint_name: args.endpoint_name.clone(),
         ndcg_threshold: args.ndcg_threshold,
         joined_table: args.save_joined_table.clone(),

@@ -13,7 +13,7 @@
 use super::bootstrap;
 use super::capture::{self, Attributes, Decoder, GroundTruth, Stats, Window};
 use super::compare::{self, Comparison};
-use crate::bias::{self, flip_test::FlipTestRows, BiasState, Columns, SectionSpec, Stage};
+use crate::bias::{self, ft::FlipTestRows, Columns, CountState as BiasState, SectionSpec, Stage};
 use crate::config::{AnalysisConfig, NameOrIndex};
 use crate::dataset::value::Cell;
 use crate::dataset::{Chunk, Schema};
@@ -230,7 +230,12 @@ struct BiasFold {
 
 impl BiasFold {
     fn new(config: &AnalysisConfig, schema: &Schema) -> Result<BiasFold> {
-        let columns = job::bias_columns(schema)?;
+        let columns = Columns {
+            label: schema.label.expect("the table has a label"),
+            predicted: schema.predicted_label,
+            group: schema.group,
+            facets: schema.facets.clone(),
+        };
         let wants_ft = config.methods.post_training_bias.as_ref().is_some_and(|b| {
             b.methods
                 .selected()
@@ -279,7 +284,8 @@ impl BiasFold {
                 Stage::PostTraining => self.flip_test.as_ref(),
                 Stage::PreTraining => None,
             };
-            let spec = job::section_spec(config, schema, stage, block.methods.selected(), ft)?;
+            let spec =
+                bias::run::section_spec(config, schema, stage, block.methods.selected(), ft)?;
             let section = bias::section(&self.state, &spec)?;
             let key = match stage {
                 Stage::PreTraining => "pre_training_bias_metrics",
@@ -587,7 +593,7 @@ fn explain(
         .any(|k| predictor.get(k).is_some());
     if let (false, None, Some(endpoint)) = (
         names_model,
-        &options.job.endpoint_url,
+        &options.job.model.endpoint_url,
         &options.endpoint_name,
     ) {
         predictor["endpoint_name"] = json!(endpoint);

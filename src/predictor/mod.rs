@@ -1,4 +1,5 @@
-//! Calling the model, as Clarify calls its shadow endpoint (contract §4):
+//! Calling the model, as Clarify calls its shadow endpoint (batched
+//! requests in the config's content type, answers read with its locators):
 //! over plain HTTP (`--endpoint-url`), or through SageMaker Runtime's
 //! `InvokeEndpoint` (feature `aws`). Both are a [`Transport`] that sends one
 //! body; everything else below is shared.
@@ -12,19 +13,19 @@
 //! the job naming its row. Outputs always come back in row order, one per
 //! record: nothing is dropped or shifted.
 
-pub mod chunks;
+pub mod labels;
 pub mod outputs;
-pub mod progress;
 pub mod request;
 pub mod response;
 
 use crate::config::AnalysisConfig;
 use crate::dataset::value::{Cell, CellRef};
 use crate::error::{JobError, Result};
+use crate::http::{bundled_roots, snippet};
 use futures_util::future::try_join_all;
 use rand::{Rng, SeedableRng};
 use request::Encoder;
-use response::{snippet, ModelOutput, ResponseReader};
+use response::{ModelOutput, ResponseReader};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,20 @@ use tokio::sync::{OnceCell, Semaphore};
 /// Attempts at a lone record whose answer cannot be read: a model that
 /// answers HTML or the wrong shape will not change its mind, so few.
 const UNREADABLE_ATTEMPTS: u32 = 3;
+
+/// How to reach the model: the URL given outside the config (flag or
+/// environment) and how hard to drive it. The command line flattens it into
+/// `run`, `check` and `partial`; [`Predictor::new`], bias and explain take it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ModelAccess {
+    /// The model server's URL (requests go to URL/invocations); overrides
+    /// predictor.endpoint_url in the config.
+    #[arg(long, env = "OPENCLARIFY_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How model calls are batched, parallelised and retried.
+    #[command(flatten)]
+    pub settings: Settings,
+}
 
 /// How hard to drive the endpoint: batching, concurrency, timeouts, retries.
 #[derive(Debug, Clone, clap::Args)]
@@ -94,7 +109,7 @@ pub struct Predictor {
     feature_names: Vec<String>,
     settings: Settings,
     in_flight: Semaphore,
-    counters: Arc<progress::Counters>,
+    counters: Arc<crate::progress::Counters>,
     /// Set once any answer has been read: from then on an answer the
     /// locators cannot read is one odd record, not a wrong config.
     answered: AtomicBool,
@@ -169,15 +184,16 @@ enum Transport {
 
 impl Predictor {
     /// Builds the client for the config's `predictor`. A URL — from
-    /// `endpoint_url` (flag or environment, already resolved by the caller)
-    /// or else `predictor.endpoint_url` — means plain HTTP; otherwise
+    /// `access.endpoint_url` (flag or environment) or else
+    /// `predictor.endpoint_url` — means plain HTTP; otherwise
     /// `predictor.endpoint_name` is called through SageMaker Runtime.
     pub fn new(
         config: &AnalysisConfig,
-        endpoint_url: Option<&str>,
+        access: &ModelAccess,
         feature_names: Vec<String>,
-        settings: Settings,
     ) -> Result<Predictor> {
+        let settings = access.settings.clone();
+        let endpoint_url = access.endpoint_url.as_deref();
         let p = config.predictor.as_ref().ok_or_else(|| {
             JobError::client(
                 "This analysis needs the model: add a \"predictor\" section to the config.",
@@ -187,7 +203,7 @@ impl Predictor {
             Some(url) => Transport::http(url, p, &settings)?,
             None => Transport::endpoint(p, &settings)?,
         };
-        let (content_type, accept_type) = config.wire_types().unwrap_or_default();
+        let (content_type, accept_type) = p.wire_types(&config.dataset_type);
         let content_template = p.content_template.as_ref().map(|t| match t {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -201,8 +217,8 @@ impl Predictor {
             .map_err(JobError::client)?;
         Ok(Predictor {
             transport,
-            content_type,
-            accept_type,
+            content_type: content_type.to_string(),
+            accept_type: accept_type.to_string(),
             encoder,
             reader,
             feature_names,
@@ -228,7 +244,7 @@ impl Predictor {
     }
 
     /// The counters behind progress lines: requests, records, retries.
-    pub fn counters(&self) -> Arc<progress::Counters> {
+    pub fn counters(&self) -> Arc<crate::progress::Counters> {
         Arc::clone(&self.counters)
     }
 
@@ -595,17 +611,6 @@ async fn post(
     ))
 }
 
-/// The Mozilla root certificates compiled into the binary (webpki-root-certs).
-/// They are merged with the system's CA bundle, which rustls-platform-verifier
-/// reads from /etc/ssl/certs and the like. Without them, building the client
-/// fails outright on a machine or image that has no CA bundle ("No CA
-/// certificates were loaded from the system"), even for a plain-HTTP endpoint.
-pub(crate) fn bundled_roots() -> impl Iterator<Item = reqwest::Certificate> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
-}
-
 /// A transport error in words a user can act on, naming `url` (already
 /// stripped of credentials) rather than the URL inside reqwest's error.
 fn describe(e: reqwest::Error, url: &str) -> String {
@@ -699,13 +704,11 @@ mod tests {
                  "predictor":{"endpoint_name":"x","content_type":"text/csv"}}"#,
         )
         .unwrap();
-        Predictor::new(
-            &config,
-            Some("http://localhost:1"),
-            vec!["a".into()],
+        let access = ModelAccess {
+            endpoint_url: Some("http://localhost:1".into()),
             settings,
-        )
-        .unwrap()
+        };
+        Predictor::new(&config, &access, vec!["a".into()]).unwrap()
     }
 
     #[test]
@@ -729,7 +732,7 @@ mod tests {
                  "predictor":{"endpoint_name":"prod-model"}}"#,
         )
         .unwrap();
-        let e = Predictor::new(&config, None, vec![], Settings::default())
+        let e = Predictor::new(&config, &ModelAccess::default(), vec![])
             .err()
             .unwrap();
         assert!(

@@ -1,4 +1,4 @@
-//! From a model output to what the analyses use (contract §4.4): the
+//! From a model output to what the analyses use: the
 //! predicted label for post-training bias, the score vector for SHAP/PDP.
 
 use super::response::ModelOutput;

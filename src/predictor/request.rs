@@ -1,9 +1,12 @@
-//! Request bodies, as Clarify sends them (contract §4.1).
+//! Request bodies, as Clarify sends them: in the config's `content_type`
+//! (CSV lines without a header, JSON Lines, or JSON shaped by
+//! `content_template` and `record_template`).
 //!
 //! Each record is rendered once into its own bytes (a CSV line, a JSON Lines
 //! line, or a rendered `record_template`); a batch body is those pieces
 //! joined, so batches can be cut by byte size before anything is sent.
 
+use crate::config::{ContentType, Mime};
 use crate::dataset::value::{Cell, CellRef, ColumnKind, Value};
 use crate::error::{JobError, Result};
 
@@ -32,13 +35,13 @@ pub enum Encoder {
 impl Encoder {
     /// Builds the encoder for a content type and templates from the config.
     pub fn new(
-        content_type: &str,
+        content_type: &Mime,
         content_template: Option<&str>,
         record_template: Option<&str>,
     ) -> Result<Encoder> {
-        match content_type {
-            "text/csv" => Ok(Encoder::Csv),
-            "application/jsonlines" => {
+        match content_type.kind() {
+            Some(ContentType::Csv) => Ok(Encoder::Csv),
+            Some(ContentType::JsonLines) => {
                 let t = content_template.ok_or_else(|| {
                     JobError::client("predictor.content_template: required for content_type application/jsonlines, e.g. \"{\\\"features\\\":$features}\".")
                 })?;
@@ -49,7 +52,7 @@ impl Encoder {
                 }
                 Ok(Encoder::JsonLines { template: t.to_string() })
             }
-            "application/json" => {
+            Some(ContentType::Json) => {
                 let content = content_template.unwrap_or("$records").to_string();
                 let single = has_single_record(&content);
                 if !content.contains("$records") && !single {
@@ -60,8 +63,9 @@ impl Encoder {
                 let record = record_template.unwrap_or("$features").to_string();
                 Ok(Encoder::Json { content, record, single })
             }
-            other => Err(JobError::client(format!(
-                "predictor.content_type: {other:?} is not supported; use text/csv, application/jsonlines or application/json."
+            Some(ContentType::Parquet) | None => Err(JobError::client(format!(
+                "predictor.content_type: {:?} is not supported; use text/csv, application/jsonlines or application/json.",
+                content_type.as_str()
             ))),
         }
     }
@@ -220,7 +224,7 @@ mod tests {
 
     #[test]
     fn csv_quotes_only_when_needed() {
-        let e = Encoder::new("text/csv", None, None).unwrap();
+        let e = Encoder::new(&Mime::from("text/csv"), None, None).unwrap();
         let r = e.record(&refs(&cells()), &names());
         assert_eq!(String::from_utf8(r.clone()).unwrap(), "0,\"a,b\"");
         assert_eq!(e.body(&[&r, &r], &names()), b"0,\"a,b\"\n0,\"a,b\"");
@@ -230,7 +234,7 @@ mod tests {
     fn json_templates_follow_the_contract_examples() {
         let values = vec![Cell::Int(0), Cell::Int(1)];
         let e = Encoder::new(
-            "application/json",
+            &Mime::from("application/json"),
             Some("{\"instances\": $records}"),
             Some("$features"),
         )
@@ -240,14 +244,19 @@ mod tests {
             String::from_utf8(e.body(&[&r, &r], &names())).unwrap(),
             "{\"instances\": [[0,1],[0,1]]}"
         );
-        let e = Encoder::new("application/json", Some("$records"), Some("$features_kvp")).unwrap();
+        let e = Encoder::new(
+            &Mime::from("application/json"),
+            Some("$records"),
+            Some("$features_kvp"),
+        )
+        .unwrap();
         let r = e.record(&refs(&values), &names());
         assert_eq!(
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
             "[{\"A\":0,\"B\":1}]"
         );
         let e = Encoder::new(
-            "application/json",
+            &Mime::from("application/json"),
             Some("$record"),
             Some("{\"a\":\"${A}\",\"b\":\"${B}\"}"),
         )
@@ -259,7 +268,7 @@ mod tests {
             "{\"a\":0,\"b\":1}"
         );
         let e = Encoder::new(
-            "application/json",
+            &Mime::from("application/json"),
             Some("{\"instances\": $records, \"feature_names\": $feature_names}"),
             Some("$features"),
         )
@@ -274,7 +283,7 @@ mod tests {
     #[test]
     fn jsonlines_needs_features_placeholder() {
         let e = Encoder::new(
-            "application/jsonlines",
+            &Mime::from("application/jsonlines"),
             Some("{\"features\":$features}"),
             None,
         )
@@ -283,7 +292,12 @@ mod tests {
             e.record(&refs(&cells()), &names()),
             b"{\"features\":[0,\"a,b\"]}"
         );
-        let err = Encoder::new("application/jsonlines", Some("{\"x\":1}"), None).unwrap_err();
+        let err = Encoder::new(
+            &Mime::from("application/jsonlines"),
+            Some("{\"x\":1}"),
+            None,
+        )
+        .unwrap_err();
         assert!(err
             .message
             .contains("Please include a placeholder $features"));

@@ -1,8 +1,10 @@
-//! Reading the model's answer (contract §4.3): one [`ModelOutput`] per
+//! Reading the model's answer in the config's `accept_type` (CSV, JSON
+//! Lines or JSON): one [`ModelOutput`] per
 //! record sent, located with the config's `label` and `probability`
 //! (column indices for CSV, JMESPath expressions for JSON).
 
-use crate::config::NameOrIndex;
+use crate::config::{ContentType, Mime, NameOrIndex};
+use crate::http::snippet;
 use serde_json::Value as Json;
 
 /// What the model said about one record: the value `label` located and
@@ -47,28 +49,26 @@ impl ResponseReader {
     /// Builds the reader for `accept_type`, checking that `label` and
     /// `probability` have the form that type needs.
     pub fn new(
-        accept_type: &str,
+        accept_type: &Mime,
         label: Option<&NameOrIndex>,
         probability: Option<&NameOrIndex>,
     ) -> Result<ResponseReader, String> {
-        match accept_type {
-            "text/csv" => Ok(ResponseReader::Csv {
+        let locators = || -> Result<Locators, String> {
+            Ok(Locators {
+                label: compile("predictor.label", label)?,
+                probability: compile("predictor.probability", probability)?,
+            })
+        };
+        match accept_type.kind() {
+            Some(ContentType::Csv) => Ok(ResponseReader::Csv {
                 label: csv_index("predictor.label", label)?,
                 probability: csv_index("predictor.probability", probability)?,
             }),
-            "application/jsonlines" | "application/json" => {
-                let locators = Locators {
-                    label: compile("predictor.label", label)?,
-                    probability: compile("predictor.probability", probability)?,
-                };
-                Ok(if accept_type == "application/json" {
-                    ResponseReader::Json(locators)
-                } else {
-                    ResponseReader::JsonLines(locators)
-                })
-            }
-            other => Err(format!(
-                "predictor.accept_type: {other:?} is not supported; use text/csv, application/jsonlines or application/json."
+            Some(ContentType::JsonLines) => Ok(ResponseReader::JsonLines(locators()?)),
+            Some(ContentType::Json) => Ok(ResponseReader::Json(locators()?)),
+            Some(ContentType::Parquet) | None => Err(format!(
+                "predictor.accept_type: {:?} is not supported; use text/csv, application/jsonlines or application/json.",
+                accept_type.as_str()
             )),
         }
     }
@@ -183,16 +183,6 @@ fn check_count(got: usize, sent: usize) -> Result<(), ParseError> {
         Err(ParseError(format!(
             "Model response row count ({got}) does not match request record count ({sent})"
         )))
-    }
-}
-
-/// The first 500 characters of a body, for messages.
-pub fn snippet(text: &str) -> String {
-    let cut: String = text.chars().take(500).collect();
-    if cut.len() < text.len() {
-        format!("{cut}...")
-    } else {
-        cut
     }
 }
 
@@ -400,7 +390,12 @@ mod tests {
 
     #[test]
     fn a_locator_that_finds_nothing_anywhere_is_named() {
-        let r = ResponseReader::new("application/jsonlines", None, Some(&name("prob"))).unwrap();
+        let r = ResponseReader::new(
+            &Mime::from("application/jsonlines"),
+            None,
+            Some(&name("prob")),
+        )
+        .unwrap();
         let body = b"{\"score\":0.1}\n{\"score\":0.9}\n";
         assert_eq!(r.unmatched_locator(body), Some("predictor.probability"));
         // One record without it is an odd record, not a wrong key.
@@ -409,12 +404,15 @@ mod tests {
             None
         );
         assert_eq!(r.unmatched_locator(b"<html>"), None);
-        let csv = ResponseReader::new("text/csv", Some(&NameOrIndex::Index(2)), None).unwrap();
+        let csv = ResponseReader::new(&Mime::from("text/csv"), Some(&NameOrIndex::Index(2)), None)
+            .unwrap();
         assert_eq!(
             csv.unmatched_locator(b"1,0.9\n0,0.2\n"),
             Some("predictor.label")
         );
-        let json = ResponseReader::new("application/json", Some(&name("labels")), None).unwrap();
+        let json =
+            ResponseReader::new(&Mime::from("application/json"), Some(&name("labels")), None)
+                .unwrap();
         assert_eq!(
             json.unmatched_locator(b"{\"predictions\":[1,0]}"),
             Some("predictor.label")
@@ -423,7 +421,7 @@ mod tests {
 
     #[test]
     fn csv_scores_one_per_line_or_all_in_one_line() {
-        let r = ResponseReader::new("text/csv", None, None).unwrap();
+        let r = ResponseReader::new(&Mime::from("text/csv"), None, None).unwrap();
         assert_eq!(
             r.read(b"0.1\n0.9\n", 2).unwrap(),
             vec![out(None, Some(json!(0.1))), out(None, Some(json!(0.9)))]
@@ -446,7 +444,7 @@ mod tests {
     #[test]
     fn csv_label_and_probability_columns_and_list_cells() {
         let r = ResponseReader::new(
-            "text/csv",
+            &Mime::from("text/csv"),
             Some(&NameOrIndex::Index(0)),
             Some(&NameOrIndex::Index(1)),
         )
@@ -459,19 +457,24 @@ mod tests {
             out(Some(json!("cat")), Some(json!([0.1, 0.6, 0.3])))
         );
         assert_eq!(got[1].score, Some(json!(["0.7", "0.2", "0.1"])));
-        let lists = ResponseReader::new("text/csv", None, None).unwrap();
+        let lists = ResponseReader::new(&Mime::from("text/csv"), None, None).unwrap();
         assert_eq!(
             lists.read(b"[0.1,0.9]\n[0.8,0.2]\n", 2).unwrap()[1],
             out(None, Some(json!([0.8, 0.2])))
         );
-        let e = ResponseReader::new("text/csv", Some(&name("predicted_label")), None).unwrap_err();
+        let e = ResponseReader::new(
+            &Mime::from("text/csv"),
+            Some(&name("predicted_label")),
+            None,
+        )
+        .unwrap_err();
         assert!(e.contains("must be a column index"), "{e}");
     }
 
     #[test]
     fn jsonlines_applies_jmespath_per_line() {
         let r = ResponseReader::new(
-            "application/jsonlines",
+            &Mime::from("application/jsonlines"),
             Some(&name("predicted_label")),
             Some(&name("score")),
         )
@@ -485,10 +488,14 @@ mod tests {
                 out(Some(json!(0)), Some(json!(0.3)))
             ]
         );
-        let e = ResponseReader::new("application/jsonlines", None, Some(&name("probability")))
-            .unwrap()
-            .read(body, 2)
-            .unwrap_err();
+        let e = ResponseReader::new(
+            &Mime::from("application/jsonlines"),
+            None,
+            Some(&name("probability")),
+        )
+        .unwrap()
+        .read(body, 2)
+        .unwrap_err();
         assert!(
             e.0.contains("JMESPath \"probability\" selects nothing"),
             "{e:?}"
@@ -501,7 +508,7 @@ mod tests {
     #[test]
     fn json_document_yields_one_entry_per_record() {
         let r = ResponseReader::new(
-            "application/json",
+            &Mime::from("application/json"),
             Some(&name("predictions[*].predicted_label")),
             Some(&name("predictions[*].score")),
         )
@@ -512,12 +519,14 @@ mod tests {
             out(Some(json!(0)), Some(json!(0.3)))
         );
         assert!(r.read(body, 3).unwrap_err().0.contains("row count (2)"));
-        let bare = ResponseReader::new("application/json", None, None).unwrap();
+        let bare = ResponseReader::new(&Mime::from("application/json"), None, None).unwrap();
         assert_eq!(
             bare.read(b"[0.2, 0.7]", 2).unwrap()[1],
             out(None, Some(json!(0.7)))
         );
-        let single = ResponseReader::new("application/json", None, Some(&name("score"))).unwrap();
+        let single =
+            ResponseReader::new(&Mime::from("application/json"), None, Some(&name("score")))
+                .unwrap();
         assert_eq!(
             single.read(br#"{"score":0.4}"#, 1).unwrap(),
             vec![out(None, Some(json!(0.4)))]

@@ -6,8 +6,8 @@
 //! every text from `analysis.json` is escaped, only the SVG made by
 //! [`super::charts`] (which escapes its own text) is inserted as is.
 
+use super::document::{Report, Table, GUIDE_HEADING};
 use super::fonts;
-use super::model::{Report, Table, GUIDE_HEADING};
 use anyhow::Result;
 use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment};
@@ -50,7 +50,7 @@ pub fn table(table: &Table) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::Row;
+    use crate::report::document::Row;
 
     #[test]
     fn cells_are_escaped_and_notable_rows_marked() {

@@ -2,7 +2,7 @@
 //! `explanations_shap/out.csv`.
 //!
 //! The file has one column per label and explained feature, named
-//! `<feature>_<label>` (contract §5.7), and one row per record, so it can be
+//! `<feature>_<label>` (as Clarify names them), and one row per record, so it can be
 //! far larger than memory should hold for a chart. Rows are therefore
 //! sampled: a fixed-seed reservoir of at most [`SAMPLE_ROWS`] rows, whose
 //! quantiles match the full data's to well below what a chart can show.

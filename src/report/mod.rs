@@ -2,7 +2,7 @@
 //! written next to `analysis.json` when the config has `methods.report`.
 //!
 //! # Layout
-//! - [`model`] turns `analysis.json` (plus, when present, the local SHAP
+//! - [`document`] turns `analysis.json` (plus, when present, the local SHAP
 //!   values in `explanations_shap/out.csv`) into one document of sections,
 //!   tables and charts; the three formats render that same document.
 //! - [`guide`] knows, for each bias metric, its range, where parity lies and
@@ -16,11 +16,11 @@
 //! and the PDF embeds its font.
 
 pub mod charts;
+pub mod document;
 pub mod fonts;
 pub mod guide;
 pub mod html;
 pub mod local_shap;
-pub mod model;
 pub mod notebook;
 pub mod pdf;
 
@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Renders a report into one file format's bytes.
-type Render = fn(&model::Report) -> Result<Vec<u8>>;
+type Render = fn(&document::Report) -> Result<Vec<u8>>;
 
 /// The title when `methods.report.title` is absent (the SDK's own default).
 pub const DEFAULT_TITLE: &str = "Analysis Report";
@@ -163,7 +163,7 @@ pub fn write_reports(
             .ok()
     });
     let title = config.title.as_deref().unwrap_or(DEFAULT_TITLE);
-    let report = model::build(analysis, local.as_ref(), summary, title);
+    let report = document::build(analysis, local.as_ref(), summary, title);
     let renderers: [(&str, Render); 3] = [
         ("html", html::render),
         ("ipynb", notebook::render),

@@ -8,8 +8,8 @@
 //! a handful of plain objects, and `scripts/check-report.sh` validates it
 //! with the reference `nbformat` package.
 
+use super::document::{Block, Report, Table, GUIDE_HEADING};
 use super::html;
-use super::model::{Block, Report, Table, GUIDE_HEADING};
 use anyhow::Result;
 use serde_json::{json, Value as Json};
 
@@ -148,13 +148,13 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{model, RunSummary};
+    use crate::report::{document, RunSummary};
 
     #[test]
     fn notebook_is_nbformat_4_with_stored_outputs() {
         let analysis = serde_json::json!({"pre_training_bias_metrics": {"label": "y", "label_value_or_threshold": "1", "facets": {"sex": [
             {"value_or_threshold": "f", "metrics": [{"name": "CI", "description": "Class Imbalance (CI)", "value": 0.3}]}]}}});
-        let report = model::build(&analysis, None, &RunSummary::example(), "T");
+        let report = document::build(&analysis, None, &RunSummary::example(), "T");
         let notebook: Json = serde_json::from_slice(&render(&report).unwrap()).unwrap();
         assert_eq!(
             (

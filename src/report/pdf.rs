@@ -9,8 +9,8 @@
 //! check pagination without decoding a PDF.
 
 use super::charts::Svg;
+use super::document::{Block, Report, Table, GUIDE_HEADING};
 use super::fonts::{self, text_width, Weight};
-use super::model::{Block, Report, Table, GUIDE_HEADING};
 use anyhow::{anyhow, Result};
 use krilla::color::rgb;
 use krilla::destination::XyzDestination;
@@ -534,7 +534,7 @@ fn wrap(text: &str, size: f32, weight: Weight, width: f32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::Row;
+    use crate::report::document::Row;
 
     #[test]
     fn wrapping_breaks_between_words_and_inside_overlong_ones() {

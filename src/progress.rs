@@ -1,4 +1,7 @@
-//! Signs of life during long model runs: a log line at a steady interval
+//! The program's log writer and signs of life during long model runs.
+//!
+//! Every log line goes through [`Stderr`], which shares the terminal with
+//! the progress bars. During model calls a reporter writes a line at a steady interval
 //! with requests sent and in flight, predictions per second, retries so
 //! far and, when the number of records to predict is known (SHAP), an ETA.
 //! On a terminal a progress bar (indicatif) shows the same instead.
@@ -251,6 +254,58 @@ fn format_duration(d: Duration) -> String {
         (0, 0, s) => format!("{s}s"),
         (0, m, s) => format!("{m}m{s:02}s"),
         (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
+/// Logs rows read and throughput every [`EVERY`] during long reads, and a
+/// last line when the read is done. Shared by the threads folding chunks.
+pub struct ReadProgress {
+    rows: AtomicU64,
+    started: Instant,
+    last: Mutex<Instant>,
+}
+
+impl ReadProgress {
+    /// Starts counting now.
+    pub fn new() -> Self {
+        let now = Instant::now();
+        ReadProgress {
+            rows: AtomicU64::new(0),
+            started: now,
+            last: Mutex::new(now),
+        }
+    }
+
+    /// Counts `n` more rows read, logging when a line is due.
+    pub fn add(&self, n: u64) {
+        let rows = self.rows.fetch_add(n, Ordering::Relaxed) + n;
+        let mut last = self.last.lock().expect("progress lock");
+        if last.elapsed() >= EVERY {
+            *last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(
+                rows,
+                rows_per_sec = (rows as f64 / secs) as u64,
+                "reading dataset"
+            );
+        }
+    }
+
+    /// Logs the rows read and the overall throughput.
+    pub fn finish(&self) {
+        let rows = self.rows.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        tracing::info!(
+            rows,
+            rows_per_sec = (rows as f64 / secs) as u64,
+            "dataset read"
+        );
+    }
+}
+
+impl Default for ReadProgress {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -9,6 +9,7 @@ use super::charts::{self, BiasBar, Series, Svg};
 use super::guide::metric_guide;
 use super::local_shap::LocalShap;
 use super::{format_number, RunSummary};
+use crate::layout::LOCAL_SHAP_FILE;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -360,9 +361,9 @@ fn shap_section(shap: &serde_json::Map<String, Json>, local: Option<&LocalShap>)
             .collect();
         if !spread.is_empty() {
             blocks.push(Block::Chart(Chart {
-                caption: format!("Local SHAP values for {label} across records (explanations_shap/out.csv): the box holds the middle half, the line is the median, whiskers reach the 5th and 95th percentiles."),
+                caption: format!("Local SHAP values for {label} across records ({LOCAL_SHAP_FILE}): the box holds the middle half, the line is the median, whiskers reach the 5th and 95th percentiles."),
                 svg: charts::box_plot(&format!("Local SHAP values, {label}"), &spread),
-                source: "pd.read_csv(\"explanations_shap/out.csv\").describe()".into(),
+                source: format!("pd.read_csv(\"{LOCAL_SHAP_FILE}\").describe()"),
             }));
         }
         blocks.push(Block::Table(Table {

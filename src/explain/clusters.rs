@@ -4,7 +4,8 @@
 //! k-means when every feature is numeric, k-prototypes (Huang 1998) when some
 //! are categorical, so that a categorical feature gets a real category (the
 //! cluster's mode) instead of an average of codes, which would put e.g.
-//! `sex = 0.69` on one side of every tree split (shap.md §3).
+//! `sex = 0.69` on one side of every tree split (Clarify documents
+//! k-prototypes for categorical features for this reason).
 //!
 //! Both are one algorithm here; k-means is the case without categorical
 //! columns:
@@ -19,9 +20,9 @@
 //! The baseline row holds the members' mean of the original (unstandardised)
 //! numeric values, and the mode of each categorical column (ties go to the
 //! value seen first in the data). Rows are not weighted by cluster size
-//! (shap.md doubt D3).
+//! (Clarify does not document whether it weights them; it is unknown).
 //!
-//! `num_clusters` defaults to "auto, the best k in 1..=12" (contract §2.5),
+//! `num_clusters` defaults to "auto, the best k in 1..=12" (Clarify's documented default),
 //! with no criterion documented. Ours is an elbow rule: the smallest k for
 //! which one more cluster would cut the total distance by less than
 //! `ELBOW_GAIN` of the one-cluster total.
@@ -39,7 +40,8 @@ const GAMMA: f64 = 0.5;
 const RESTARTS: u64 = 4;
 /// Lloyd iterations per restart; assignments usually settle far sooner.
 const MAX_ITERATIONS: usize = 100;
-/// The largest k tried when `num_clusters` is absent (contract §2.5).
+/// The largest k tried when `num_clusters` is absent: Clarify documents the
+/// automatic choice as the best k in 1..=12.
 const MAX_AUTO_CLUSTERS: usize = 12;
 /// Auto k stops growing once one more cluster gains less than this share of
 /// the one-cluster cost.
