@@ -33,4 +33,8 @@ if [ -f "$ROOT/test-fixtures/sdk-configs/german_pre.json" ]; then
 fi
 compare census "$ROOT/test-fixtures/census/analysis_config.json" "$(census_csv)"
 compare census-post "$ROOT/test-fixtures/census/analysis_config_post.json" "$(census_predicted_csv)"
+# Monitoring: a captured window's bias against smclarify on its joined table.
+printf '%-22s ' monitor-window
+if (cd "$ROOT" && SHARED=$SHARED cargo test --release --quiet --test monitor -- --ignored \
+      monitored_bias_equals_smclarify >/dev/null 2>&1); then echo MATCH; else echo DIFFER; status=1; fi
 exit $status

@@ -1,9 +1,10 @@
 //! Command-line interface: `run`, `check`, `plan`, `partial`, `merge`,
-//! `demo`, `demo-model`, and how errors become exit codes.
+//! `compare`, `monitor`, `join-ground-truth`, `monitor-history`, `demo`, `demo-model`, and how
+//! errors become exit codes.
 
 use crate::distributed::{self, HeaderMode};
 use crate::error::JobError;
-use crate::{check, demo, demo_model, job, layout, predictor};
+use crate::{check, demo, demo_model, job, layout, monitor, predictor};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -68,6 +69,32 @@ pub enum Command {
         after_help = "Example:\n  openclarify merge --config analysis_config.json --plan job.plan --partials *.state --output out/"
     )]
     Merge(MergeArgs),
+    /// Check an analysis.json against a baseline analysis.json (bias and
+    /// feature-attribution drift) and write constraint_violations.json.
+    #[command(
+        after_help = "Example:\n  openclarify compare --baseline baseline/analysis.json --current out/analysis.json --output out/\n\nExit code 0 with or without violations; with --fail-on-violation, 1 when there are."
+    )]
+    Compare(monitor::args::CompareArgs),
+    /// A monitoring execution: bias and feature attributions of captured
+    /// traffic in a time window, checked against a baseline (as Model
+    /// Monitor runs Clarify). Every flag also reads Model Monitor's
+    /// environment; `run` with dataset_source set runs this.
+    #[command(
+        after_help = "Example:\n  openclarify monitor --config analysis_config.json --captured capture/ --ground-truth ground-truth/ \\\n      --baseline-constraints baseline/analysis.json --start-time 2024-01-19T19:00:00Z --end-time 2024-01-19T20:00:00Z --output out/"
+    )]
+    Monitor(monitor::args::MonitorArgs),
+    /// Merge captured data with ground truth (Model Monitor's merge job,
+    /// offline): merged JSON Lines to inspect or monitor again.
+    #[command(
+        after_help = "Example:\n  openclarify join-ground-truth --captured capture/ --ground-truth ground-truth/ --output merged/"
+    )]
+    JoinGroundTruth(monitor::args::JoinArgs),
+    /// Drift over time: one chart per metric (and nDCG per label) across
+    /// a series of monitoring outputs, the baseline as a reference line.
+    #[command(
+        after_help = "Example:\n  openclarify monitor-history --baseline baseline/analysis.json --runs out/2024/01/19/* --output history/"
+    )]
+    MonitorHistory(monitor::args::HistoryArgs),
     /// Run the bundled example (German credit) with no setup.
     #[command(after_help = "Example:\n  openclarify demo --output /tmp/demo")]
     Demo {
@@ -324,6 +351,27 @@ pub fn main() -> ExitCode {
             }),
             args.failure_file,
         ),
+        Command::Compare(args) => match monitor::compare_command(&args) {
+            Ok(true) if args.fail_on_violation => finish(Err(monitor::check_failed()), None),
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => finish(Err(e), None),
+        },
+        Command::Monitor(args) => match monitor::monitor_command(&args) {
+            Ok(true) if args.fail_on_violation => finish(Err(monitor::check_failed()), None),
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => finish(Err(e), None),
+        },
+        Command::JoinGroundTruth(args) => finish(monitor::join_command(&args), None),
+        Command::MonitorHistory(args) => finish(
+            monitor::history::write(
+                &args.baseline,
+                &args.runs,
+                &args.output,
+                args.ndcg_threshold,
+            )
+            .map(|path| eprintln!("wrote {}", path.display())),
+            None,
+        ),
         Command::Demo { output } => finish(demo::run(&output), None),
         Command::DemoModel(options) => finish(
             demo_model::run(&options).map_err(|e| JobError::client(format!("{e:#}"))),
@@ -348,8 +396,15 @@ fn watch_signals(command: &Command) -> Result<(), JobError> {
 }
 
 /// `run`, on this instance when it is the one that computes
-/// ([`layout::computes_here`]).
+/// ([`layout::computes_here`]). With Model Monitor's `dataset_source` in the environment, `run` is a
+/// monitoring execution configured by that environment, so the image works
+/// as a monitoring container unchanged.
 fn run_here(args: &RunArgs) -> Result<(), JobError> {
+    if std::env::var_os("dataset_source").is_some() {
+        let from_env = <monitor::args::MonitorFromEnv as Parser>::try_parse_from(["openclarify"])
+            .map_err(|e| JobError::client(format!("Model Monitor environment: {e}")))?;
+        return monitor::monitor_command(&from_env.args).map(|_| ());
+    }
     if !layout::computes_here()? {
         return Ok(());
     }

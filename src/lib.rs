@@ -24,6 +24,7 @@
 //! - [`signals`]: SIGTERM and SIGINT end a job cleanly, with a message.
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
+//! - [`monitor`]: drift against a baseline, as Model Monitor runs Clarify.
 //! - [`error`] and [`pyfmt`]: the one error type, and floats as Python prints them.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
@@ -45,6 +46,7 @@ pub mod http;
 pub mod job;
 pub mod layout;
 pub mod metric_registry;
+pub mod monitor;
 pub mod output;
 pub mod predictor;
 pub mod progress;

@@ -51,9 +51,40 @@ pub fn float(v: f64) -> String {
     }
 }
 
+/// A JSON scalar as Python's `str()` prints it after `json.load`: floats
+/// as [`float`], integers as integers, strings as they are (so Clarify's
+/// `"Infinity"` stays `Infinity`), `null` as `None`.
+pub fn json_scalar(value: &serde_json::Value) -> String {
+    use serde_json::Value as Json;
+    match value {
+        Json::Number(n) if n.is_f64() => float(n.as_f64().unwrap_or(f64::NAN)),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Null => "None".into(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::float;
+    use super::{float, json_scalar};
+
+    #[test]
+    fn json_scalars_print_as_python_prints_them_after_json_load() {
+        let cases = [
+            (serde_json::json!(0.1), "0.1"),
+            (serde_json::json!(3), "3"),
+            (serde_json::json!(3.0), "3.0"),
+            (serde_json::json!("Infinity"), "Infinity"),
+            (serde_json::json!("-Infinity"), "-Infinity"),
+            (serde_json::json!(null), "None"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(json_scalar(&v), want, "{v}");
+        }
+    }
 
     #[test]
     fn matches_python_repr() {

@@ -311,7 +311,7 @@ fn fold_chunks(
 }
 
 /// What a section needs besides the counts, from the config and schema.
-fn section_spec<'a>(
+pub(crate) fn section_spec<'a>(
     config: &'a AnalysisConfig,
     schema: &'a Schema,
     stage: Stage,

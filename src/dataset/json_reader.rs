@@ -173,7 +173,7 @@ fn short(v: &Variable) -> String {
     }
 }
 
-fn to_cell(v: &Variable) -> Cell {
+pub(super) fn to_cell(v: &Variable) -> Cell {
     match v {
         Variable::Null => Cell::Missing,
         Variable::Bool(b) => Cell::Bool(*b),

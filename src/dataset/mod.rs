@@ -102,7 +102,7 @@ impl Chunk {
     }
 
     /// A chunk of typed rows starting at dataset row `first_row`.
-    fn cells(first_row: u64, rows: Vec<Vec<Cell>>) -> Chunk {
+    pub(crate) fn cells(first_row: u64, rows: Vec<Vec<Cell>>) -> Chunk {
         Chunk {
             first_row,
             rows: Rows::Cells(rows),
@@ -310,6 +310,12 @@ fn parquet_headers(_: &[PathBuf]) -> Result<(Vec<String>, Format)> {
     Err(JobError::client(
         "dataset_type application/x-parquet needs a build with the `parquet` feature (on by default).",
     ))
+}
+
+/// A JSON value a JMESPath located, as a cell, typed as JSON datasets
+/// type their cells (captured traffic is read the same way).
+pub fn jmespath_cell(v: &jmespath::Variable) -> Cell {
+    json_reader::to_cell(v)
 }
 
 /// Finds a column by name or index. `key` is the config path for messages.
