@@ -18,6 +18,7 @@
 //! - [`job`]: wires the analyses for one run; [`check`] checks them without running.
 //! - [`distributed`]: `plan`, `partial` and `merge`, one job across machines.
 //! - [`http`]: helpers every HTTP client shares (root certificates, body snippets).
+//! - [`failure`]: why a model call failed (six classes), and the retry budget.
 //! - [`progress`]: the log writer, and progress during long runs.
 //! - [`layout`]: the `/opt/ml/...` processing layout, output file names and
 //!   the failure file; [`staging`]: atomic writes that no crash leaves half-written.
@@ -42,6 +43,7 @@ pub mod demo_model;
 pub mod distributed;
 pub mod error;
 pub mod explain;
+pub mod failure;
 pub mod http;
 pub mod job;
 pub mod layout;

@@ -8,8 +8,8 @@
 
 use super::control::ControlPlane;
 use crate::error::Result;
+use crate::failure::{Failure, FailureKind};
 use crate::http::snippet;
-use crate::predictor::failure::{Failure, FailureKind};
 use aws_sdk_sagemakerruntime::config::http::HttpResponse;
 use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
 use aws_sdk_sagemakerruntime::config::timeout::TimeoutConfig;

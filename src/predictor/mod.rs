@@ -17,7 +17,6 @@
 //! always come back in row order, one per record: nothing is dropped or
 //! shifted.
 
-pub mod failure;
 pub mod labels;
 pub mod outputs;
 pub mod request;
@@ -27,8 +26,8 @@ mod transport;
 use crate::config::AnalysisConfig;
 use crate::dataset::value::{Cell, CellRef};
 use crate::error::{JobError, Result};
+use crate::failure::{Failure, FailureKind, RetryBudget, Tries};
 use crate::http::snippet;
-use failure::{Failure, FailureKind, RetryBudget, Tries};
 use futures_util::future::try_join_all;
 use rand::{Rng, SeedableRng};
 use request::Encoder;

@@ -4,9 +4,9 @@
 //! retries and the per-record fallback are the predictor's, the same for
 //! both.
 
-use super::failure::{Failure, FailureKind};
 use super::Settings;
 use crate::error::{JobError, Result};
+use crate::failure::{Failure, FailureKind};
 use crate::http::{bundled_roots, snippet};
 use std::time::Duration;
 

@@ -1,5 +1,9 @@
 //! Why a model call failed, and what the job does about it.
 //!
+//! A top-level module, below both callers of the model (`predictor` over
+//! HTTP and `aws` through `InvokeEndpoint`), so neither imports the other's
+//! module back (`scripts/check-cycles.py`).
+//!
 //! Every failed request is put in one of six classes. The class alone
 //! decides whether the request is retried, whether a failing batch is sent
 //! again one record per request, and whether the job stops naming the
