@@ -389,7 +389,10 @@ fn watch_signals(command: &Command) -> Result<(), JobError> {
         Command::Plan(args) => args.failure_file.clone(),
         Command::Partial(args) => args.failure_file.clone(),
         Command::Merge(args) => args.failure_file.clone(),
-        Command::Check(_) | Command::Demo { .. } => None,
+        // monitor calls the model for SHAP, so it stops cleanly too; it
+        // has no failure file of its own (errors go to stderr).
+        Command::Check(_) | Command::Demo { .. } | Command::Monitor(_) => None,
+        Command::Compare(_) | Command::JoinGroundTruth(_) | Command::MonitorHistory(_) => None,
         Command::DemoModel(_) => return Ok(()),
     };
     crate::signals::install(failure_file)
