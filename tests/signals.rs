@@ -137,6 +137,6 @@ fn sigterm_stops_partial_without_a_state_file() {
     );
     assert_eq!(
         files_under(&dir.path().join("states")),
-        Vec::<String>::new()
+        Vec::<(String, Vec<u8>)>::new()
     );
 }
