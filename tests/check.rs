@@ -151,7 +151,7 @@ fn an_unreachable_endpoint_says_so() {
     assert_has(
         &report,
         &[
-            "problem: no usable answer: cannot connect to",
+            "problem: no usable answer: Cannot reach the model at",
             "is the model server running and reachable?",
             "pre_training_bias  ready",
             "post_training_bias NOT READY: the model cannot be called",
