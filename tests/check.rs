@@ -152,7 +152,7 @@ fn an_unreachable_endpoint_says_so() {
         &report,
         &[
             "problem: no usable answer: Cannot reach the model at",
-            "is the model server running and reachable?",
+            "Is the model server running and reachable from here?",
             "pre_training_bias  ready",
             "post_training_bias NOT READY: the model cannot be called",
         ],
