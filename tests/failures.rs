@@ -143,16 +143,7 @@ fn an_unreachable_endpoint_ends_partial_within_the_budget() {
     let config = demo_config(dir.path(), &["post_training_bias", "shap"]);
     let plan = dir.path().join("job.plan");
     let german = fixtures().join("german.csv");
-    let planned = openclarify(&[
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        german.to_str().unwrap(),
-        "--output",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(planned.status.success(), "{planned:?}");
+    plan_german(&config, &plan);
     let state = dir.path().join("0.state");
     let message = dir.path().join("message");
     let (out, took) = timed(

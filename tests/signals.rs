@@ -96,16 +96,7 @@ fn sigterm_stops_partial_without_a_state_file() {
     let config = demo_config(dir.path(), &["shap"]);
     let german = fixtures().join("german.csv");
     let plan = dir.path().join("job.plan");
-    let planned = openclarify(&[
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        german.to_str().unwrap(),
-        "--output",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(planned.status.success(), "{planned:?}");
+    plan_german(&config, &plan);
     let state = dir.path().join("states/0.state");
     let mut child = job(
         "partial",

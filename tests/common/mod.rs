@@ -162,6 +162,22 @@ pub fn demo_config(dir: &Path, methods: &[&str]) -> PathBuf {
     path
 }
 
+/// `openclarify plan` of `config` over german credit into `plan`, which
+/// must succeed; the `partial` tests start from it.
+pub fn plan_german(config: &Path, plan: &Path) {
+    let german = fixtures().join("german.csv");
+    let planned = openclarify(&[
+        "plan",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        german.to_str().unwrap(),
+        "--output",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(planned.status.success(), "{planned:?}");
+}
+
 /// Every file under `dir` (none when it does not exist) with its contents,
 /// by path relative to `dir`, sorted.
 pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
