@@ -91,7 +91,7 @@ echo "== failures end the job in one sentence"
 sed '700s/,[^,]*$//' "$german/german.csv" > "$german/broken.csv"
 expect_failure broken-row "line 700 has 9 fields" "$german/broken.csv" "$MODEL_URL"
 # Nothing listens on port 9 (discard): the partials, which call the model, fail.
-expect_failure no-model "cannot connect" "$german/german.csv" "http://127.0.0.1:9"
+expect_failure no-model "Cannot reach the model at" "$german/german.csv" "http://127.0.0.1:9"
 
 echo
 echo "spark-e2e took $((SECONDS - started))s"
