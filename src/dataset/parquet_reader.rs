@@ -74,39 +74,80 @@ fn to_cell(field: &Field) -> Cell {
     }
 }
 
-/// Streams all rows of all files in chunks.
+/// Streams all rows of all files in chunks, one Parquet row group at a time,
+/// so memory holds a row group's rows, not a file's.
 pub fn chunks(paths: &[PathBuf], width: usize) -> impl Iterator<Item = Result<Chunk>> + Send + '_ {
     let mut next_row = 0u64;
-    paths.iter().flat_map(move |path| {
-        let rows = guarded(path, || read_file(path, width));
-        let mut out = Vec::new();
-        match rows {
-            Err(e) => out.push(Err(e)),
-            Ok(rows) => {
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let batch: Vec<Vec<Cell>> = rows.by_ref().take(CHUNK_ROWS).collect();
-                    let chunk = Chunk::cells(next_row, batch);
-                    next_row += chunk.len() as u64;
-                    out.push(Ok(chunk));
+    paths
+        .iter()
+        .flat_map(move |path| row_groups(path, width))
+        .flat_map(move |group| {
+            let mut out = Vec::new();
+            match group {
+                Err(e) => out.push(Err(e)),
+                Ok(rows) => {
+                    let mut rows = rows.into_iter().peekable();
+                    while rows.peek().is_some() {
+                        let batch: Vec<Vec<Cell>> = rows.by_ref().take(CHUNK_ROWS).collect();
+                        let chunk = Chunk::cells(next_row, batch);
+                        next_row += chunk.len() as u64;
+                        out.push(Ok(chunk));
+                    }
                 }
             }
-        }
-        out
-    })
+            out
+        })
 }
 
-fn read_file(path: &Path, width: usize) -> Result<Vec<Vec<Cell>>> {
-    let reader = open(path)?;
-    let iter = reader.get_row_iter(None).map_err(|e| {
-        JobError::client(format!("{}: cannot read Parquet rows: {e}", path.display()))
-    })?;
+/// The rows of each row group of the file at `path`, read only when the
+/// iterator reaches that group.
+fn row_groups(
+    path: &Path,
+    width: usize,
+) -> Box<dyn Iterator<Item = Result<Vec<Vec<Cell>>>> + Send + '_> {
+    let reader = match guarded(path, || open(path)) {
+        Ok(reader) => reader,
+        Err(e) => return Box::new(std::iter::once(Err(e))),
+    };
+    let metadata = reader.metadata();
+    // Row number, within the file, of each group's first row (for messages).
+    let first_rows: Vec<usize> = metadata
+        .row_groups()
+        .iter()
+        .scan(0usize, |first, group| {
+            let this = *first;
+            *first += group.num_rows().max(0) as usize;
+            Some(this)
+        })
+        .collect();
+    Box::new(
+        first_rows
+            .into_iter()
+            .enumerate()
+            .map(move |(group, first_row)| {
+                guarded(path, || read_group(&reader, path, group, first_row, width))
+            }),
+    )
+}
+
+fn read_group(
+    reader: &SerializedFileReader<File>,
+    path: &Path,
+    group: usize,
+    first_row: usize,
+    width: usize,
+) -> Result<Vec<Vec<Cell>>> {
+    let cannot_read =
+        |e| JobError::client(format!("{}: cannot read Parquet rows: {e}", path.display()));
+    let group_reader = reader.get_row_group(group).map_err(cannot_read)?;
+    let iter = group_reader.get_row_iter(None).map_err(cannot_read)?;
     let mut rows = Vec::new();
     for (i, row) in iter.enumerate() {
         let row = row.map_err(|e| {
             JobError::client(format!(
-                "{}: row {i}: {e}. Is the file truncated?",
-                path.display()
+                "{}: row {}: {e}. Is the file truncated?",
+                path.display(),
+                first_row + i
             ))
         })?;
         let cells: Vec<Cell> = row.get_column_iter().map(|(_, f)| to_cell(f)).collect();
