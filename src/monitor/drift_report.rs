@@ -7,9 +7,9 @@
 use super::compare::{
     counterpart, section_metrics, Check, Comparison, SectionMetric, Subject, BIAS_SECTIONS,
 };
+use crate::error::Result;
 use crate::pyfmt;
 use serde_json::Value as Json;
-use crate::error::Result;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -167,7 +167,8 @@ fn attribution_rows(comparison: &Comparison, baseline: &Json, current: &Json) ->
                     label: label.clone(),
                 }
         });
-        let values = |doc: &Json| doc["explanations"]["kernel_shap"][&label]["global_shap_values"].clone();
+        let values =
+            |doc: &Json| doc["explanations"]["kernel_shap"][&label]["global_shap_values"].clone();
         let (b, c) = (values(baseline), values(current));
         let text = |v: &Json| match v {
             Json::Null => "absent".to_string(),
@@ -177,7 +178,12 @@ fn attribution_rows(comparison: &Comparison, baseline: &Json, current: &Json) ->
             rows.push(Row {
                 violated,
                 verdict: if violated { "drifted" } else { "ok" },
-                cells: vec![label.clone(), feature.clone(), text(&b[&feature]), text(&c[&feature])],
+                cells: vec![
+                    label.clone(),
+                    feature.clone(),
+                    text(&b[&feature]),
+                    text(&c[&feature]),
+                ],
             });
         }
     }
@@ -223,7 +229,14 @@ pub fn render(comparison: &Comparison, baseline: &Json, current: &Json, title: &
                 .collect(),
         })
         .collect();
-    let headers = ["stage", "facet / label", "facet value", "metric", "baseline", "current"];
+    let headers = [
+        "stage",
+        "facet / label",
+        "facet value",
+        "metric",
+        "baseline",
+        "current",
+    ];
     table(&mut html, &headers, checks);
     let uncompared = uncompared_bias(comparison, baseline, current);
     if !uncompared.is_empty() {
@@ -233,7 +246,11 @@ pub fn render(comparison: &Comparison, baseline: &Json, current: &Json, title: &
     let attributions = attribution_rows(comparison, baseline, current);
     if !attributions.is_empty() {
         html.push_str("<h2>Feature attributions</h2><p>Global SHAP values per label; a drifted label's rows are marked.</p>");
-        table(&mut html, &["label", "feature", "baseline", "current"], attributions);
+        table(
+            &mut html,
+            &["label", "feature", "baseline", "current"],
+            attributions,
+        );
     }
     html.push_str("</body></html>\n");
     html
@@ -242,7 +259,12 @@ pub fn render(comparison: &Comparison, baseline: &Json, current: &Json, title: &
 /// Writes the page into `dir` and links it from the top of the run's
 /// `report.html` when there is one (call after the reports are written);
 /// returns the page's path.
-pub fn write(comparison: &Comparison, baseline: &Json, current: &Json, dir: &Path) -> Result<PathBuf> {
+pub fn write(
+    comparison: &Comparison,
+    baseline: &Json,
+    current: &Json,
+    dir: &Path,
+) -> Result<PathBuf> {
     let path = dir.join(FILE_NAME);
     let page = render(comparison, baseline, current, "Drift against the baseline");
     crate::layout::write_atomic(&path, page.as_bytes())?;
@@ -307,7 +329,10 @@ mod tests {
                 "explanations": {"kernel_shap": {"label0": {"global_shap_values": shap}}}
             })
         };
-        let baseline = doc(serde_json::json!(0.25), serde_json::json!({"age": 0.5, "job": 0.1}));
+        let baseline = doc(
+            serde_json::json!(0.25),
+            serde_json::json!({"age": 0.5, "job": 0.1}),
+        );
         let current = doc(Json::Null, serde_json::json!({"age": 0.05, "job": 0.3}));
         let comparison = Comparison {
             checks: vec![Check {

@@ -71,10 +71,14 @@ impl Payload {
     }
 }
 
+/// How a body is laid out.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Body {
+    /// CSV lines, one record each.
     Csv,
+    /// One JSON document.
     Json,
+    /// JSON Lines, one record each.
     JsonLines,
 }
 
@@ -109,10 +113,13 @@ impl Metadata {
     }
 }
 
+/// `captureData`: what the endpoint was asked and what it answered.
 #[derive(Debug, Deserialize)]
 pub(super) struct CaptureData {
+    /// The request.
     #[serde(rename = "endpointInput")]
     pub(super) input: Option<Payload>,
+    /// The answer.
     #[serde(rename = "endpointOutput")]
     pub(super) output: Option<Payload>,
 }
@@ -120,11 +127,13 @@ pub(super) struct CaptureData {
 /// One capture line (or merged line), as far as monitoring reads it.
 #[derive(Debug, Deserialize)]
 pub(super) struct Event {
+    /// The request and the answer.
     #[serde(rename = "captureData")]
     pub(super) capture: Option<CaptureData>,
+    /// Ids and time.
     #[serde(rename = "eventMetadata", default)]
     pub(super) metadata: Metadata,
+    /// The ground truth a merged line carries.
     #[serde(rename = "groundTruthData")]
     pub(super) ground_truth: Option<Payload>,
 }
-

@@ -65,7 +65,6 @@ impl GroundTruth {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

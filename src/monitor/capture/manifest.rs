@@ -165,9 +165,8 @@ fn hour_of(manifest: &Path) -> Option<String> {
 fn file_events(input: &Path, output: &Path, hour: Option<&str>) -> Result<Vec<(usize, Event)>> {
     let read = |path: &Path| {
         crate::dataset::files::read_all(path).and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| {
-                JobError::client(format!("{}: not UTF-8 text.", path.display()))
-            })
+            String::from_utf8(bytes)
+                .map_err(|_| JobError::client(format!("{}: not UTF-8 text.", path.display())))
         })
     };
     let (input_text, output_text) = (read(input)?, read(output)?);
@@ -301,7 +300,10 @@ mod tests {
             Some("2024-01-19T19:25:34Z")
         );
         let capture = first.capture.as_ref().unwrap();
-        assert_eq!(capture.input.as_ref().unwrap().data, "{\"features\": [1, 2]}");
+        assert_eq!(
+            capture.input.as_ref().unwrap().data,
+            "{\"features\": [1, 2]}"
+        );
         assert_eq!(capture.output.as_ref().unwrap().data, "{\"score\":0.7}");
         let second = &events[1].2;
         assert_eq!(second.metadata.inference_id, None);

@@ -92,4 +92,3 @@ pub fn join_ground_truth(
     }
     Ok(stats)
 }
-

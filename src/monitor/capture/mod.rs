@@ -109,7 +109,6 @@ pub fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{text:?} is not an ISO-8601 time such as 2024-01-19T19:00:00Z ({e})"))
 }
 
-
 /// The error of a capture or ground-truth file that cannot be read.
 fn read_error(file: &Path, e: std::io::Error) -> JobError {
     JobError::client(format!("Cannot read {}: {e}", file.display()))
@@ -118,7 +117,6 @@ fn read_error(file: &Path, e: std::io::Error) -> JobError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn window_is_half_open_and_tolerates_awss_spaced_times() {

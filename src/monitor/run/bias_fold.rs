@@ -127,4 +127,3 @@ impl BiasFold {
         Ok(intervals)
     }
 }
-

@@ -65,4 +65,3 @@ pub(super) fn explain(
     let explained = compare::read_analysis(&out.join("analysis.json"), "explanation")?;
     Ok(explained["explanations"].clone())
 }
-

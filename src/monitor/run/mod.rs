@@ -15,7 +15,6 @@
 //! - [`spool`]: records written as CSV (SHAP's input, the joined table).
 //! - [`explain`]: SHAP of the captured features through the model.
 
-
 pub mod bias_fold;
 pub mod explain;
 pub mod spool;
@@ -220,7 +219,13 @@ pub fn run(paths: &MonitorPaths, options: &MonitorOptions) -> Result<Outcome> {
         }
     }
     if wants_shap {
-        analysis.explanations = Some(explain::explain(&raw, &table, &features_csv, spool.path(), options)?);
+        analysis.explanations = Some(explain::explain(
+            &raw,
+            &table,
+            &features_csv,
+            spool.path(),
+            options,
+        )?);
     }
     if analysis.pre_training_bias.is_none()
         && analysis.post_training_bias.is_none()

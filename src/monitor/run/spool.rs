@@ -29,7 +29,10 @@ impl CsvSink {
             .map_err(|e| JobError::client(format!("Cannot write {}: {e}", self.path.display())))
     }
 
-    pub(super) fn write_cells<'a>(&mut self, cells: impl IntoIterator<Item = &'a Cell>) -> Result<()> {
+    pub(super) fn write_cells<'a>(
+        &mut self,
+        cells: impl IntoIterator<Item = &'a Cell>,
+    ) -> Result<()> {
         self.write(cells.into_iter().map(cell_text))
     }
 
@@ -51,4 +54,3 @@ fn cell_text(cell: &Cell) -> Vec<u8> {
         Cell::Bool(b) => if *b { "True" } else { "False" }.as_bytes().to_vec(),
     }
 }
-
