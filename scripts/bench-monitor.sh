@@ -16,9 +16,10 @@ trap 'rm -rf "$work"' EXIT
 monitor() { # dir
   echo "$OPENCLARIFY monitor --config $1/monitor_config.json --captured $1/capture --output $1/out"
 }
-# The fields of bench_time.py's table row for NAME: best wall time (s) and peak RSS (MiB).
+# The fields of bench_time.py's table row for NAME: best wall time (s), peak
+# RSS (MiB) and the best run's CPU time (s).
 row() { # NAME < table
-  awk -F'|' -v n=" $1 " '$2 == n { gsub(/ /, "", $3); gsub(/ /, "", $4); print $3, $4 }'
+  awk -F'|' -v n=" $1 " '$2 == n { gsub(/ /, ""); print $3, $4, $6 }'
 }
 echo "# $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$ROOT/scripts/gen-capture.py" "$records" "$work/a"
@@ -27,12 +28,13 @@ echo "## $records captured records ($(du -sh "$work/a/capture" | cut -f1))"
 "$PY" "$ROOT/scripts/bench_time.py" 1 \
   "pandas+smclarify=$PY $ROOT/scripts/monitor_reference.py $work/a/monitor_config.json $work/a/capture $work/a/ref.json" |
   tee "$work/theirs"
-read -r ours_s ours_mib < <(row openclarify <"$work/ours")
-read -r ref_s ref_mib < <(row pandas+smclarify <"$work/theirs")
-awk -v n="$records" -v a="$ours_s" -v am="$ours_mib" -v b="$ref_s" -v bm="$ref_mib" 'BEGIN {
-  printf "openclarify:      %.0f records/s, peak RSS %s MiB (best of 3: %.2f s)\n", n / a, am, a
-  printf "pandas+smclarify: %.0f records/s, peak RSS %s MiB (%.2f s)\n", n / b, bm, b
-  printf "ratio: openclarify is %.1fx the reference'"'"'s speed (target >= 20x)\n", b / a
+read -r ours_s ours_mib ours_cpu < <(row openclarify <"$work/ours")
+read -r ref_s ref_mib ref_cpu < <(row pandas+smclarify <"$work/theirs")
+awk -v n="$records" -v a="$ours_s" -v am="$ours_mib" -v ac="$ours_cpu" \
+    -v b="$ref_s" -v bm="$ref_mib" -v bc="$ref_cpu" 'BEGIN {
+  printf "openclarify:      %.0f records/s, peak RSS %s MiB (best of 3: %.2f s wall, %.2f s CPU)\n", n / a, am, a, ac
+  printf "pandas+smclarify: %.0f records/s, peak RSS %s MiB (%.2f s wall, %.2f s CPU)\n", n / b, bm, b, bc
+  printf "ratio: openclarify is %.1fx the reference'"'"'s speed in wall time (target >= 20x), %.1fx in CPU time\n", b / a, bc / ac
 }'
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -41,6 +43,6 @@ echo "$records records: peak RSS $ours_mib MiB"
 for n in $((2 * records)) $((4 * records)); do
   rm -rf "$work/a" "$work/b"
   "$PY" "$ROOT/scripts/gen-capture.py" "$n" "$work/b"
-  read -r s mib < <("$PY" "$ROOT/scripts/bench_time.py" 1 "openclarify=$(monitor "$work/b")" | row openclarify)
+  read -r s mib _ < <("$PY" "$ROOT/scripts/bench_time.py" 1 "openclarify=$(monitor "$work/b")" | row openclarify)
   awk -v n="$n" -v s="$s" -v m="$mib" 'BEGIN { printf "%d records: peak RSS %s MiB (%.2f s, %.0f records/s)\n", n, m, s, n / s }'
 done
