@@ -48,6 +48,9 @@ pub struct Decoder {
     threshold: f64,
     excluded: Vec<usize>,
     label: Option<Expression<'static>>,
+    /// The only feature columns decoded from CSV requests (the others are
+    /// missing cells), when the caller needs only these.
+    only: Option<Vec<usize>>,
 }
 
 impl Decoder {
@@ -96,7 +99,22 @@ impl Decoder {
                 Some(NameOrIndex::Name(expr)) => Some(compile("label", expr)?),
                 _ => None,
             },
+            only: None,
         })
+    }
+
+    /// Decodes only these feature columns of CSV requests; the others
+    /// become missing cells. A run that computes only bias reads just its
+    /// facets and group variable, and text it would drop costs an
+    /// allocation per cell.
+    pub fn decode_only(mut self, columns: Vec<usize>) -> Decoder {
+        self.only = Some(columns);
+        self
+    }
+
+    /// Whether feature column `k` is decoded.
+    fn decodes(&self, k: usize) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&k))
     }
 
     /// The records of one capture line. `ground_truth` is the joined
@@ -107,34 +125,37 @@ impl Decoder {
         event: &Event,
         ground_truth: Option<&Payload>,
     ) -> std::result::Result<Records, String> {
-        let name = event.metadata.name();
+        // Named only on failure: formatting it for every event cost an allocation each.
+        let name = || event.metadata.name();
         let capture = event
             .capture
             .as_ref()
-            .ok_or_else(|| format!("{name} has no captureData"))?;
+            .ok_or_else(|| format!("{} has no captureData", name()))?;
         let (Some(input), Some(output)) = (&capture.input, &capture.output) else {
             return Err(format!(
-                "{name} lacks captureData.endpointInput or endpointOutput; capture both (DataCaptureConfig CaptureOptions Input and Output)"
+                "{} lacks captureData.endpointInput or endpointOutput; capture both (DataCaptureConfig CaptureOptions Input and Output)",
+                name()
             ));
         };
         let features = self
             .features(input)
-            .map_err(|e| format!("{name}, endpointInput: {e}"))?;
+            .map_err(|e| format!("{}, endpointInput: {e}", name()))?;
         let predicted = self
             .predictions(output)
-            .map_err(|e| format!("{name}, endpointOutput: {e}"))?;
+            .map_err(|e| format!("{}, endpointOutput: {e}", name()))?;
         let labels = event
             .ground_truth
             .as_ref()
             .or(ground_truth)
             .map(|g| self.labels(g))
             .transpose()
-            .map_err(|e| format!("{name}, groundTruthData: {e}"))?;
+            .map_err(|e| format!("{}, groundTruthData: {e}", name()))?;
         let counts_agree = predicted.len() == features.len()
             && labels.as_ref().is_none_or(|l| l.len() == features.len());
         if !counts_agree {
             return Err(format!(
-                "{name} holds {} records in its input, {} in its output{}; each part must hold one entry per record",
+                "{} holds {} records in its input, {} in its output{}; each part must hold one entry per record",
+                name(),
                 features.len(),
                 predicted.len(),
                 labels
@@ -156,12 +177,19 @@ impl Decoder {
                 .into_iter()
                 .map(|row| {
                     row.map(|fields| {
-                        fields
-                            .into_iter()
+                        // Room for the label and predicted label a joined
+                        // row appends, so that appending does not reallocate.
+                        let mut cells = Vec::with_capacity(fields.len() + 2);
+                        let features = fields
+                            .iter()
                             .enumerate()
                             .filter(|(i, _)| !self.excluded.contains(i))
-                            .map(|(_, f)| Cell::Text(f.as_bytes().into()))
-                            .collect()
+                            .map(|(_, f)| f);
+                        cells.extend(features.enumerate().map(|(k, f)| match self.decodes(k) {
+                            true => Cell::Text(f.as_bytes().into()),
+                            false => Cell::Missing,
+                        }));
+                        cells
                     })
                 })
                 .collect(),
@@ -468,6 +496,18 @@ mod tests {
         let r = d.records(&event(&line), Some(&truth)).unwrap();
         assert_eq!(texts(&r.features[0]), ["a", "1"]);
         assert_eq!(texts(&r.features[1]), ["b", "2"]);
+        // Decoding only column 1 (after the exclusion) leaves column 0 missing.
+        let only = decoder(
+            Attributes {
+                exclude_features: Some("0".into()),
+                ..Default::default()
+            },
+            Some("Target"),
+        )
+        .decode_only(vec![1]);
+        let r1 = only.records(&event(&line), Some(&truth)).unwrap();
+        assert_eq!(r1.features[1][0], Cell::Missing);
+        assert_eq!(texts(&r1.features[1][1..]), ["2"]);
         assert_eq!(r.predicted, [Cell::Int(1), Cell::Int(0)]);
         assert_eq!(texts(r.labels.as_ref().unwrap()), ["1", "0"]);
         // Ground truth with one label too few fails, naming the event.

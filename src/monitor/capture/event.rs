@@ -43,30 +43,33 @@ impl Payload {
     /// How the body is laid out: by content type, else by encoding, else
     /// by its first character.
     pub(super) fn body(&self, text: &str) -> Body {
-        let kind = self.content_type.as_deref().map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-        match kind.as_deref() {
-            Some("text/csv") => Body::Csv,
-            Some("application/jsonlines" | "application/x-jsonlines" | "application/x-ndjson") => {
-                Body::JsonLines
-            }
-            Some("application/json") => Body::Json,
-            _ => match self
-                .encoding
-                .as_deref()
-                .map(str::to_ascii_uppercase)
-                .as_deref()
-            {
-                Some("CSV") => Body::Csv,
-                Some("JSON") => Body::Json,
-                _ if text.trim_start().starts_with(['{', '[']) => Body::Json,
-                _ => Body::Csv,
-            },
+        // Compared in place, without a case-folded copy: this runs for
+        // every part of every event.
+        let is = |value: Option<&str>, names: &[&str]| {
+            value.is_some_and(|v| names.iter().any(|n| v.eq_ignore_ascii_case(n)))
+        };
+        let kind = self
+            .content_type
+            .as_deref()
+            .map(|t| t.split(';').next().unwrap_or("").trim());
+        let encoding = self.encoding.as_deref();
+        let json_lines = [
+            "application/jsonlines",
+            "application/x-jsonlines",
+            "application/x-ndjson",
+        ];
+        if is(kind, &["text/csv"]) {
+            Body::Csv
+        } else if is(kind, &json_lines) {
+            Body::JsonLines
+        } else if is(kind, &["application/json"]) {
+            Body::Json
+        } else if is(encoding, &["CSV"]) {
+            Body::Csv
+        } else if is(encoding, &["JSON"]) || text.trim_start().starts_with(['{', '[']) {
+            Body::Json
+        } else {
+            Body::Csv
         }
     }
 }

@@ -47,6 +47,11 @@ impl BiasFold {
         })
     }
 
+    /// Whether the fold keeps rows (FT's), and so needs every feature.
+    pub(super) fn keeps_rows(&self) -> bool {
+        self.flip_test.is_some()
+    }
+
     /// Folds a batch of joined rows: cut into shards counted in parallel
     /// (each at its true first row, so first appearances are exact) and
     /// merged in order.

@@ -104,10 +104,6 @@ pub fn run(paths: &MonitorPaths, options: &MonitorOptions) -> Result<Outcome> {
         (true, Some(_)) => Some(table.schema(&config)?),
         (false, _) => None,
     };
-    let decoder = Decoder::new(
-        &options.attributes.clone().or_config(&config),
-        config.label.as_ref(),
-    )?;
     let ground_truth = paths
         .ground_truth
         .as_deref()
@@ -117,6 +113,18 @@ pub fn run(paths: &MonitorPaths, options: &MonitorOptions) -> Result<Outcome> {
         .as_ref()
         .map(|s| BiasFold::new(&config, s))
         .transpose()?;
+    let mut decoder = Decoder::new(
+        &options.attributes.clone().or_config(&config),
+        config.label.as_ref(),
+    )?;
+    // Bias alone reads only the facets and the group variable; SHAP, the
+    // joined table and FT need every feature.
+    let rows_needed = wants_shap
+        || options.joined_table.is_some()
+        || bias.as_ref().is_some_and(BiasFold::keeps_rows);
+    if let (false, Some(schema)) = (rows_needed, &schema) {
+        decoder = decoder.decode_only(schema.facets.iter().chain(&schema.group).copied().collect());
+    }
     let spool = tempfile::tempdir()
         .map_err(|e| JobError::algorithm(format!("Cannot create a temporary folder: {e}")))?;
     let features_csv = spool.path().join("captured_features.csv");
