@@ -23,6 +23,17 @@
 #      which has no default SIGTERM handling): exit 143 well before Docker's
 #      10 s SIGKILL, "ClientError: Signal 15 received" in
 #      /opt/ml/output/message, and no file at all in the output folder.
+#   6. monitoring as Model Monitor runs the image (check_monitoring): no
+#      arguments, Model Monitor's environment (dataset_source, output_path,
+#      baseline_constraints, start_time, end_time, publish_cloudwatch_metrics,
+#      sagemaker_endpoint_name, sagemaker_monitoring_schedule_name), the config
+#      at /opt/ml/processing/input/config, captured data at
+#      /opt/ml/processing/input/endpoint (the SDK's EndpointInput LocalPath),
+#      SHAP through the demo model image; a window without drift (merged data,
+#      as the merge job hands it over): exit 0, analysis.json, no
+#      constraint_violations.json; a window with injected drift (raw capture
+#      plus ground truth): exit 0 and both kinds of violation; CloudWatch
+#      records in /opt/ml/output/metrics/cloudwatch for both.
 # Needs a Docker engine; builds both images with scripts/build-image.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -234,6 +245,99 @@ check_docker_stop() {
   fi
 }
 
+# --- Monitoring ----------------------------------------------------------
+# Starts the demo model container on $NET unless check_model_jobs already did.
+ensure_model_container() {
+  docker network inspect "$NET" >/dev/null 2>&1 || docker network create "$NET" >/dev/null
+  docker inspect "$MODEL_CONTAINER" >/dev/null 2>&1 ||
+    docker run --detach --name "$MODEL_CONTAINER" --network "$NET" --network-alias model "$MODEL_IMAGE" >/dev/null
+}
+
+# Runs the image as one monitoring execution NAME on the hour HH of DATASET
+# (a capture or merged folder), with Model Monitor's environment and mounts.
+# Extra arguments go to `docker run`. Prints the exit code.
+run_monitoring() { # NAME DATASET HH [DOCKER_RUN_ARGS...]
+  local dir=$work/monitoring/$1 dataset=$2 hour=$3 code=0
+  shift 3
+  mkdir -p "$dir"/{config,resultdata,msg}
+  cp "$work/monitoring/fixture/analysis_config.json" "$dir/config/"
+  chmod -R a+rwX "$dir"
+  docker run --rm --network "$NET" "$@" \
+    -e dataset_source=/opt/ml/processing/input/endpoint \
+    -e output_path=/opt/ml/processing/resultdata \
+    -e baseline_constraints=/opt/ml/processing/baseline/constraints/analysis.json \
+    -e start_time="2024-01-19T$hour:00:00Z" -e end_time="2024-01-19T$((10#$hour + 1)):00:00Z" \
+    -e publish_cloudwatch_metrics=Enabled \
+    -e sagemaker_endpoint_name=ep -e sagemaker_monitoring_schedule_name=hourly \
+    -e OPENCLARIFY_ENDPOINT_URL=http://model:8080 \
+    -v "$dir/config:/opt/ml/processing/input/config:ro" \
+    -v "$dataset:/opt/ml/processing/input/endpoint:ro" \
+    -v "$work/monitoring/baseline:/opt/ml/processing/baseline/constraints:ro" \
+    -v "$dir/resultdata:/opt/ml/processing/resultdata" \
+    -v "$dir/msg:/opt/ml/output" \
+    "$IMAGE" >"$dir/stdout" 2>"$dir/stderr" || code=$?
+  echo "$code"
+}
+
+# The outcome of monitoring execution NAME: exit CODE 0, analysis.json,
+# constraint_violations.json present iff VIOLATIONS is "yes" (then with a
+# bias_drift_check and a feature_attribution_drift_check), CloudWatch
+# records with bias and feature metrics.
+check_monitoring_outcome() { # NAME CODE VIOLATIONS
+  local dir=$work/monitoring/$1 problems=() kinds metrics
+  local out=$dir/resultdata violations=$dir/resultdata/constraint_violations.json
+  [ "$2" = 0 ] || problems+=("exit $2: $(tail -3 "$dir/stderr")")
+  [ -s "$out/analysis.json" ] || problems+=("no analysis.json in the output_path mount")
+  if [ "$3" = yes ]; then
+    kinds=$(python3 -c 'import json, sys
+print(" ".join(sorted({v["constraint_check_type"] for v in json.load(open(sys.argv[1]))["violations"]})))' "$violations" 2>/dev/null || echo none)
+    [ "$kinds" = "bias_drift_check feature_attribution_drift_check" ] ||
+      problems+=("constraint_violations.json check types: $kinds")
+  elif [ -e "$violations" ]; then
+    problems+=("a constraint_violations.json for a window without drift")
+  fi
+  metrics=$(cat "$dir"/msg/metrics/cloudwatch/* 2>/dev/null | python3 -c 'import json, sys
+names = [json.loads(l)["MetricName"] for l in sys.stdin if l.strip()]
+print(sum(n.startswith("bias_metric_") for n in names), sum(n.startswith("feature_") for n in names))')
+  [[ "$metrics" =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]] ||
+    problems+=("CloudWatch records in /opt/ml/output/metrics/cloudwatch (bias, feature): ${metrics:-none}")
+  if [ ${#problems[@]} -gt 0 ]; then
+    fail "$1: $(IFS=';'; echo "${problems[*]}")"
+  else
+    pass "$1: exit 0, analysis.json, constraint_violations.json $( [ "$3" = yes ] && echo "with $kinds" || echo absent), CloudWatch records (bias, feature: $metrics)"
+  fi
+}
+
+# Model Monitor running the image (spec monitoring.md A.3): the baseline is
+# the host binary's monitoring run of hour 19 against a host demo-model;
+# hour 19 again (merged, as the merge job hands it over) must show no
+# drift, hour 20 (raw capture + ground truth) the injected drift.
+check_monitoring() {
+  local fixture=$work/monitoring/fixture port code
+  python3 "$ROOT/scripts/gen-monitor-window.py" "$DATA" "$fixture"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$OPENCLARIFY" demo-model --host 127.0.0.1 --port "$port" 2>"$work/monitoring/host-model.stderr" &
+  host_model_pid=$!
+  "$OPENCLARIFY" monitor --config "$fixture/analysis_config.json" --captured "$fixture/capture" \
+    --ground-truth "$fixture/ground-truth" --start-time 2024-01-19T19:00:00Z --end-time 2024-01-19T20:00:00Z \
+    --endpoint-url "http://127.0.0.1:$port" --output "$work/monitoring/baseline" 2>"$work/monitoring/baseline.stderr" || {
+    fail "monitoring: the host baseline run failed: $(tail -3 "$work/monitoring/baseline.stderr")"
+    return 0
+  }
+  kill "$host_model_pid"
+  host_model_pid=
+  "$OPENCLARIFY" join-ground-truth --captured "$fixture/capture" --ground-truth "$fixture/ground-truth" \
+    --output "$work/monitoring/merged" 2>/dev/null
+  chmod -R a+rX "$work/monitoring"
+  ensure_model_container
+  code=$(run_monitoring monitor-no-drift "$work/monitoring/merged" 19)
+  check_monitoring_outcome monitor-no-drift "$code" no
+  code=$(run_monitoring monitor-drift "$fixture/capture" 20 \
+    -e OPENCLARIFY_GROUND_TRUTH=/opt/ml/processing/groundtruth \
+    -v "$fixture/ground-truth:/opt/ml/processing/groundtruth:ro")
+  check_monitoring_outcome monitor-drift "$code" yes
+}
+
 user=$(id -u):$(id -g)
 [ "$user" = 0:0 ] && user=1000:1000
 host_run pre-training "$CONFIG"
@@ -242,6 +346,7 @@ check_job as-user "$CONFIG" pre-training pre_training_bias_metrics --user "$user
 check_failure_message
 check_model_jobs "$user"
 check_docker_stop
+check_monitoring
 
 echo "docker-e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ]

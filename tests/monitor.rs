@@ -511,6 +511,28 @@ fn monitoring_a_window_against_a_baseline() {
         .unwrap();
     assert!(ndcg < 0.9, "{ndcg}");
 
+    // The drift page: every metric of both sections and every feature of
+    // the label, baseline and current side by side, violated first; the
+    // run's report.html links to it.
+    let page = std::fs::read_to_string(out("drift/drift_report.html")).unwrap();
+    let metrics: usize = ["pre_training_bias_metrics", "post_training_bias_metrics"]
+        .iter()
+        .flat_map(|s| current[*s]["facets"].as_object().unwrap().values())
+        .flat_map(|groups| groups.as_array().unwrap())
+        .map(|g| g["metrics"].as_array().unwrap().len())
+        .sum();
+    let features = current["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+        .as_object()
+        .unwrap()
+        .len();
+    let rows = page.matches("<tr><td>").count() + page.matches("<tr class=\"v\"><td>").count();
+    assert_eq!(rows, metrics + 1 + features, "{page}");
+    let first_row = &page[page.find("<tbody>").unwrap()..];
+    assert!(first_row.starts_with("<tbody><tr class=\"v\"><td>violated</td>"));
+    assert!(page.contains("<td>label0</td><td>credit_amount</td>"));
+    let report = std::fs::read_to_string(out("drift/report.html")).unwrap();
+    assert!(report.contains("<a href=\"drift_report.html\">"));
+
     // `compare` on the two files gives the same file.
     let compared = openclarify(&[
         "compare",
@@ -593,6 +615,98 @@ fn join_ground_truth_writes_merged_lines_that_monitor_reads_as_they_are() {
         a["post_training_bias_metrics"],
         b["post_training_bias_metrics"]
     );
+}
+
+/// Batch-transform capture (spec A.3): manifests under input/ and output/
+/// listing the transform's files, output lines wrapped by
+/// `GenerateInferenceId`, ground truth joined on `SageMakerInferenceId`.
+/// Hour 18's transform (all labels 0) is outside the window. The bias
+/// equals a processing job's on the table written here from the same rows.
+#[test]
+fn batch_transform_capture_is_read_through_its_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let rows = german();
+    let transform = |hour: u32, rows: &[(String, Vec<String>)]| {
+        let data = root.join(format!("transform-{hour}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let input: String = rows.iter().map(|(_, f)| f.join(",") + "\n").collect();
+        std::fs::write(data.join("part.csv"), input).unwrap();
+        let mut output = String::new();
+        let mut truth = String::new();
+        for (i, (label, f)) in rows.iter().enumerate() {
+            let id = format!("bt-{hour}-{i}");
+            let time = format!("2024-01-19T{hour:02}:{:02}:00Z", i % 60);
+            output += &(json!({"SageMakerInferenceId": id, "SageMakerInferenceTime": time,
+                               "SageMakerOutput": {"score": score(f)}})
+            .to_string()
+                + "\n");
+            truth += &(truth_line(&id, std::slice::from_ref(label), false) + "\n");
+        }
+        std::fs::write(data.join("part.csv.out"), output).unwrap();
+        let truth_dir = root.join(format!("ground-truth/2024/01/19/{hour:02}"));
+        std::fs::create_dir_all(&truth_dir).unwrap();
+        std::fs::write(truth_dir.join("truth.jsonl"), truth).unwrap();
+        for (side, file) in [("input", "part.csv"), ("output", "part.csv.out")] {
+            let manifest = root.join(format!("capture/{side}/2024/01/19/{hour:02}/m.json"));
+            std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+            let prefix = format!("{}/", data.display());
+            std::fs::write(&manifest, json!([{"prefix": prefix}, file]).to_string()).unwrap();
+        }
+    };
+    let outside: Vec<(String, Vec<String>)> = rows[600..640]
+        .iter()
+        .map(|(_, f)| ("0".to_string(), f.clone()))
+        .collect();
+    transform(18, &outside);
+    transform(19, &rows[..300]);
+    let config = root.join("config.json");
+    let mut bias_config = json!({"headers": HEADERS, "label": "risk",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+        "group_variable": "job"});
+    std::fs::write(&config, bias_config.to_string()).unwrap();
+    let out = root.join("out");
+    let run = openclarify(&[
+        "monitor",
+        "--config",
+        config.to_str().unwrap(),
+        "--captured",
+        root.join("capture").to_str().unwrap(),
+        "--ground-truth",
+        root.join("ground-truth").to_str().unwrap(),
+        "--probability-attribute",
+        "score",
+        "--start-time",
+        "2024-01-19T19:00:00Z",
+        "--end-time",
+        "2024-01-19T20:00:00Z",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_ok(&run, "monitor on batch-transform capture");
+    let expected: String = rows[..300]
+        .iter()
+        .map(|(label, f)| format!("{},{label},{}\n", f.join(","), (score(f) > 0.5) as i64))
+        .collect();
+    let table = root.join("expected.csv");
+    std::fs::write(&table, expected).unwrap();
+    bias_config["dataset_type"] = json!("text/csv");
+    bias_config["headers"] = joined_table_config()["headers"].clone();
+    bias_config["predicted_label"] = json!("predicted_label");
+    bias_config["methods"] = json!({"pre_training_bias": {"methods": "all"},
+                                    "post_training_bias": {"methods": "all"}});
+    let job_config = root.join("job_config.json");
+    std::fs::write(&job_config, bias_config.to_string()).unwrap();
+    assert_ok(&run_job(&job_config, &table, &root.join("job")), "job");
+    let (ours, job) = (
+        read_json(&out.join("analysis.json")),
+        read_json(&root.join("job/analysis.json")),
+    );
+    for section in ["pre_training_bias_metrics", "post_training_bias_metrics"] {
+        assert!(job[section].is_object(), "{section}");
+        assert_close(&ours[section], &job[section], section);
+    }
 }
 
 /// `openclarify run` with Model Monitor's environment (and no flags) is a

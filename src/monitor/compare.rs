@@ -205,18 +205,21 @@ fn metric_value(metric: &Json) -> Option<f64> {
 }
 
 /// One metric of a bias section, with where it sits.
-struct SectionMetric<'a> {
-    facet: &'a str,
+pub(super) struct SectionMetric<'a> {
+    /// The facet's `name_or_index`.
+    pub(super) facet: &'a str,
     /// The facet value as `analysis.json` prints it.
-    value: String,
+    pub(super) value: String,
     /// The group's position in the facet's list.
     group: usize,
-    name: &'a str,
-    metric: &'a Json,
+    /// The metric's short name.
+    pub(super) name: &'a str,
+    /// The metric's entry (`name`, `value`, maybe `error`).
+    pub(super) metric: &'a Json,
 }
 
 /// The metrics of one section, in document order.
-fn section_metrics(section: &Json) -> Vec<SectionMetric<'_>> {
+pub(super) fn section_metrics(section: &Json) -> Vec<SectionMetric<'_>> {
     let mut out = Vec::new();
     let Some(facets) = section["facets"].as_object() else {
         return out;
@@ -251,7 +254,7 @@ fn is_interval(value: &str) -> bool {
 /// and metric; for a continuous facet (interval values on both sides), the
 /// same facet, group position and metric, since the interval's end moves
 /// with the data.
-fn counterpart<'a>(
+pub(super) fn counterpart<'a>(
     baseline: &'a [SectionMetric<'a>],
     m: &SectionMetric,
 ) -> Option<&'a SectionMetric<'a>> {

@@ -1,0 +1,166 @@
+//! Streaming a folder of capture files (and the batch transforms its
+//! manifests list) into decoded records, decoded in parallel batches.
+
+use super::decode::{Decoder, Records};
+use super::event::Event;
+use super::ground_truth::GroundTruth;
+use super::{manifest, read_error, Window};
+use crate::error::{JobError, Result};
+use rayon::prelude::*;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a scan saw, for the log and for "empty window" decisions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Capture files read.
+    pub files: u64,
+    /// Events read.
+    pub events: u64,
+    /// Events outside the window (left out).
+    pub outside_window: u64,
+    /// Events in the window without ground truth (left out of bias).
+    pub without_ground_truth: u64,
+    /// Records of the events in the window.
+    pub records: u64,
+}
+
+/// One event in the window, as read: its records, and where it came from.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The capture file (or, for batch transform, the transform's input file).
+    pub file: Arc<Path>,
+    /// Its records.
+    pub records: Records,
+}
+
+/// Events parsed per batch: events are decoded in parallel within a batch,
+/// and memory holds one batch.
+const BATCH_EVENTS: usize = 4096;
+
+/// An event waiting in a batch: a capture line still to parse, or an
+/// event built from batch-transform files.
+enum Pending {
+    Line(String),
+    Built(Box<Event>),
+}
+
+/// Where a pending event came from, for error messages.
+struct Item {
+    file: Arc<Path>,
+    line: usize,
+    event: Pending,
+}
+
+/// Streams the events under `captured` (recursively, files in path order,
+/// then the batch transforms its manifests list) that fall in `window`,
+/// decoded into records, in batches handed to `sink` in that order.
+pub fn scan(
+    captured: &Path,
+    window: &Window,
+    decoder: &Decoder,
+    ground_truth: Option<&GroundTruth>,
+    mut sink: impl FnMut(Vec<Decoded>) -> Result<()>,
+) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH_EVENTS);
+    let mut flush = |batch: &mut Vec<Item>, stats: &mut Stats| -> Result<()> {
+        let decoded: Vec<Option<(Decoded, bool)>> = batch
+            .par_drain(..)
+            .map(|item| decode(item, window, decoder, ground_truth))
+            .collect::<Result<_>>()?;
+        stats.events += decoded.len() as u64;
+        let mut kept = Vec::with_capacity(decoded.len());
+        for d in decoded {
+            match d {
+                None => stats.outside_window += 1,
+                Some((d, joined)) => {
+                    stats.records += d.records.features.len() as u64;
+                    stats.without_ground_truth += !joined as u64;
+                    kept.push(d);
+                }
+            }
+        }
+        sink(kept)
+    };
+    let mut push = |item: Item, stats: &mut Stats| -> Result<()> {
+        batch.push(item);
+        match batch.len() == BATCH_EVENTS {
+            true => flush(&mut batch, stats),
+            false => Ok(()),
+        }
+    };
+    let (files, manifests) = capture_files(captured)?;
+    for file in files {
+        stats.files += 1;
+        let reader = std::io::BufReader::new(crate::dataset::files::open(&file)?);
+        let file: Arc<Path> = file.into();
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| read_error(&file, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = Pending::Line(line);
+            let (file, line) = (file.clone(), n + 1);
+            push(Item { file, line, event }, &mut stats)?;
+        }
+    }
+    for transform in manifest::pair(&manifests)? {
+        stats.files += 1;
+        let mut last: Option<Arc<Path>> = None;
+        manifest::for_each_event(&transform, |file, line, event| {
+            let file = match &last {
+                Some(f) if **f == *file => f.clone(),
+                _ => last.insert(file.into()).clone(),
+            };
+            let event = Pending::Built(Box::new(event));
+            push(Item { file, line, event }, &mut stats)
+        })?;
+    }
+    flush(&mut batch, &mut stats)?;
+    Ok(stats)
+}
+
+/// The files under `captured`, recursively: capture (or merged) JSON Lines
+/// files, and batch-transform manifests (a JSON array, not events).
+pub fn capture_files(captured: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    Ok(crate::dataset::files::list(captured)?
+        .into_iter()
+        .partition(|f| !manifest::is_manifest(f)))
+}
+
+/// Decodes one event: `None` when it is outside the window; the bool says
+/// whether it has ground truth.
+fn decode(
+    item: Item,
+    window: &Window,
+    decoder: &Decoder,
+    ground_truth: Option<&GroundTruth>,
+) -> Result<Option<(Decoded, bool)>> {
+    let at = || format!("{} line {}", item.file.display(), item.line);
+    let event: Event = match item.event {
+        Pending::Built(event) => *event,
+        Pending::Line(line) => serde_json::from_str(&line).map_err(|e| {
+            JobError::client(format!(
+                "{}: not a captured event ({e}); expected SageMaker data-capture JSON Lines (captureData, eventMetadata).",
+                at()
+            ))
+        })?,
+    };
+    if !window.contains(event.metadata.inference_time.as_deref()) {
+        return Ok(None);
+    }
+    let truth = ground_truth.and_then(|g| g.find(&event.metadata));
+    let joined = event.ground_truth.is_some() || truth.is_some();
+    let records = decoder
+        .records(&event, truth)
+        .map_err(|e| JobError::client(format!("{}: {e}.", at())))?;
+    Ok(Some((
+        Decoded {
+            file: item.file,
+            records,
+        },
+        joined,
+    )))
+}
