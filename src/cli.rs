@@ -82,7 +82,8 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  openclarify monitor --config analysis_config.json --captured capture/ --ground-truth ground-truth/ \\\n      --baseline-constraints baseline/analysis.json --start-time 2024-01-19T19:00:00Z --end-time 2024-01-19T20:00:00Z --output out/"
     )]
-    Monitor(monitor::args::MonitorArgs),
+    // Boxed: its many Model Monitor settings would make every command as large.
+    Monitor(Box<monitor::args::MonitorArgs>),
     /// Merge captured data with ground truth (Model Monitor's merge job,
     /// offline): merged JSON Lines to inspect or monitor again.
     #[command(

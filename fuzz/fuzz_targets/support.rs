@@ -12,7 +12,7 @@ pub fn read_dataset(config: &AnalysisConfig, body: &[u8], extension: &str) {
         std::process::id()
     ));
     std::fs::write(&path, body).expect("the scratch file is writable");
-    let Ok(dataset) = Dataset::open(config, &path, &dir) else {
+    let Ok(dataset) = Dataset::open(config, &path) else {
         return;
     };
     let columns: Vec<usize> = (0..dataset.schema.headers.len()).collect();
