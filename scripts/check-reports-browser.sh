@@ -9,14 +9,15 @@
 # report.ipynb (same charts and tables before and after) and renders each
 # report.pdf with pdftoppm/pdftotext (scripts/check_reports_browser.py).
 # Installs Debian's `chromium` and `poppler-utils` when missing, and the
-# pinned scripts/requirements-reports.txt into the git-ignored .venv.
+# pinned scripts/requirements-reports.txt into .venv/reports (git-ignored,
+# apart from the reference tools' .venv so neither changes the other's pins).
 # Screenshots (CI artifacts) go to target/report-browser/ (git-ignored).
 source "$(dirname "$0")/lib.sh"
 if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null
 fi
-VENV=$ROOT/.venv
-STAMP=$VENV/.requirements-reports
+VENV=$ROOT/.venv/reports
+STAMP=$VENV/.requirements
 if ! { [ -f "$STAMP" ] && cmp -s "$ROOT/scripts/requirements-reports.txt" "$STAMP"; }; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-reports.txt"

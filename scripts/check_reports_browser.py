@@ -151,14 +151,16 @@ def check_html(browser, name, folder, sections, shots):
 
 
 def outputs(notebook):
-    charts = tables = errors = 0
+    """(charts, tables, errors, charts drawn by matplotlib) among the outputs."""
+    charts = tables = errors = redrawn = 0
     for cell in notebook.cells:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             charts += "image/svg+xml" in data or "image/png" in data
+            redrawn += "image/png" in data
             tables += "<table" in data.get("text/html", "")
             errors += out.get("output_type") == "error"
-    return charts, tables, errors
+    return charts, tables, errors, redrawn
 
 
 def check_notebook(name, folder):
@@ -172,7 +174,9 @@ def check_notebook(name, folder):
     nbformat.write(notebook, os.path.join(folder, "report-executed.ipynb"))
     assert after[2] == 0, f"{name} notebook: {after[2]} cells raised errors"
     assert after[:2] == before[:2], f"{name} notebook: (charts, tables) {before[:2]} before running, {after[:2]} after"
-    print(f"{name} notebook: valid; executed without errors; {after[0]} charts and {after[1]} tables before and after")
+    assert after[3] == after[0], f"{name} notebook: {after[0] - after[3]} charts not redrawn by the code"
+    print(f"{name} notebook: valid; executed without errors; {after[0]} charts and {after[1]} tables "
+          f"before and after ({after[3]} charts redrawn by matplotlib)")
 
 
 def check_pdf(name, folder, shots, phrases):
