@@ -76,9 +76,13 @@ impl Confusion {
     pub fn recall(&self) -> Option<f64> {
         ratio(self.tp, self.tp + self.fn_)
     }
+}
 
-    /// Adds another set of records.
-    pub fn add(self, other: Confusion) -> Confusion {
+impl std::ops::Add for Confusion {
+    type Output = Confusion;
+
+    /// The counts of both sets of records together.
+    fn add(self, other: Confusion) -> Confusion {
         Confusion {
             tp: self.tp + other.tp,
             fp: self.fp + other.fp,

@@ -58,9 +58,10 @@ pub enum Block {
         /// The text.
         text: String,
     },
-    /// Something that could not be computed, with the reason.
+    /// A note set apart: why something was not computed, or a warning
+    /// (starting with ⚠) such as a group too small to judge.
     Notice {
-        /// The reason, as `analysis.json` gives it.
+        /// The note.
         text: String,
     },
     /// A table.

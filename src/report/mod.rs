@@ -10,6 +10,7 @@
 //!   the counts kept at job time; [`appendix`] lists the configuration.
 //! - [`guide`] knows, for each bias metric, its range, where parity lies and
 //!   what it means in a sentence.
+//! - [`explanations`] builds the SHAP and PDP sections.
 //! - [`charts`] draws the SVG charts; [`local_shap`] reads `out.csv`.
 //! - [`html`], [`notebook`] and [`pdf`] render the formats; [`fonts`] holds
 //!   the font the PDF embeds, since the production image has none.

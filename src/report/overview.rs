@@ -171,9 +171,7 @@ fn performance_row(name: String, c: Confusion) -> Row {
 /// counted: overall, then each side of each comparison.
 pub fn performance_section(groups: &[GroupCounts]) -> Option<Section> {
     let first = groups.iter().find(|g| g.has_predictions)?;
-    let all = first
-        .confusion(Side::Facet)
-        .add(first.confusion(Side::Rest));
+    let all = first.confusion(Side::Facet) + first.confusion(Side::Rest);
     let mut rows = vec![performance_row("All records".into(), all)];
     for g in groups.iter().filter(|g| g.has_predictions) {
         let (facet, value) = (&g.facet, &g.value_or_threshold);

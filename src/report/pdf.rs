@@ -1,6 +1,6 @@
 //! `report.pdf`, written in-process with krilla: A4 pages, the bundled
 //! font embedded (subset), charts placed as vector graphics via krilla-svg.
-//! (About 600 lines with its tests: layout and rendering share their types.)
+//! (About 650 lines with its tests: layout and rendering share their types.)
 //!
 //! krilla draws but does not lay out, so layout is done here in two steps:
 //! [`layout`] places every text run, shaded box and chart on numbered pages
