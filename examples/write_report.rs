@@ -29,6 +29,8 @@ fn main() -> anyhow::Result<()> {
         started: SystemTime::now(),
         elapsed: Duration::ZERO,
         version: env!("CARGO_PKG_VERSION").into(),
+        groups: Vec::new(),
+        parameters: Vec::new(),
     };
     let config = ReportConfig {
         name: "report".into(),

@@ -61,5 +61,17 @@ pub fn run(root: &Path) -> Result<()> {
         options.model.endpoint_url.as_deref().unwrap_or_default()
     );
     println!("  results: {}", summary.analysis.display());
+    // The demo config asks for the reports as `report.*`.
+    for format in ["html", "ipynb", "pdf"] {
+        let path = paths.output.join(format!("report.{format}"));
+        if path.is_file() {
+            println!("  report:  {}", path.display());
+        } else {
+            println!(
+                "  report:  {} was not written (see the log above)",
+                path.display()
+            );
+        }
+    }
     Ok(())
 }

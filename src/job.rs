@@ -112,12 +112,24 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     let (config, _shadow) = shadow_endpoint(config, &dataset.schema, options)?;
     let plan = plan(&config, &dataset, &paths.data)?;
     let state = partial(&config, &plan, &mut dataset, options)?;
+    let config = with_called_endpoint(config, &options.model);
     let rows = finish(&config, &plan, state, &paths.output, started)?;
     Ok(Summary {
         rows,
         elapsed: started.elapsed(),
         analysis: paths.output.join(layout::ANALYSIS_FILE),
     })
+}
+
+/// The config with the URL the model was actually called at (from
+/// `--endpoint-url`, which overrides the config's endpoint), so the report
+/// names the model that answered. Only the report reads the predictor
+/// after the rows are folded.
+fn with_called_endpoint(mut config: AnalysisConfig, model: &ModelAccess) -> AnalysisConfig {
+    if let (Some(url), Some(predictor)) = (&model.endpoint_url, config.predictor.as_mut()) {
+        predictor.endpoint_url = Some(url.clone());
+    }
+    config
 }
 
 /// Makes the plan from the whole dataset; `data` is its path.
@@ -172,9 +184,11 @@ pub fn finish(
     crate::staging::remove_leftovers(output);
     let mut analysis = Analysis::default();
     let mut rows = 0;
+    let mut groups = Vec::new();
     if let (Some(bias_plan), Some(bias)) = (&plan.bias, &state.bias) {
         let sections = crate::bias::run::finish(config, &plan.schema, bias_plan, bias)?;
         rows = sections.rows;
+        groups = sections.groups;
         analysis.pre_training_bias = sections.pre_training;
         analysis.post_training_bias = sections.post_training;
     }
@@ -186,7 +200,9 @@ pub fn finish(
     }
     analysis.write(output)?;
     if let Some(report) = &config.methods.report {
-        write_reports(config, report, &plan.data, output, &analysis, rows, started);
+        let mut summary = report_summary(config, &plan.data, rows, started);
+        summary.groups = groups;
+        write_reports(report, output, &analysis, &summary);
     }
     Ok(rows)
 }
@@ -219,22 +235,33 @@ fn shadow_endpoint(
 /// Writes the report files next to `analysis.json`. They are a view of it:
 /// a failure is logged, naming the report, and the job still succeeds.
 fn write_reports(
-    config: &AnalysisConfig,
     report: &config::ReportConfig,
-    data: &Path,
     output: &Path,
     analysis: &Analysis,
-    rows: u64,
-    started: Instant,
+    summary: &crate::report::RunSummary,
 ) {
-    let elapsed = started.elapsed();
-    let started_at = std::time::SystemTime::now() - elapsed;
-    let summary = crate::report::RunSummary::of_job(config, data, rows, started_at, elapsed);
     let local_shap = output.join(layout::LOCAL_SHAP_FILE);
     let local_shap = local_shap.is_file().then_some(local_shap.as_path());
     let written =
-        crate::report::write_reports(&analysis.to_json(), local_shap, &summary, report, output);
-    if let Err(e) = written {
-        tracing::error!(report = %report.name, "report not written: {e:#}");
+        crate::report::write_reports(&analysis.to_json(), local_shap, summary, report, output);
+    match written {
+        Ok(paths) => {
+            for path in paths {
+                tracing::info!("wrote {}", path.display());
+            }
+        }
+        Err(e) => tracing::error!(report = %report.name, "report not written: {e:#}"),
     }
+}
+
+/// What the report says about the run, up to now.
+fn report_summary(
+    config: &AnalysisConfig,
+    data: &Path,
+    rows: u64,
+    started: Instant,
+) -> crate::report::RunSummary {
+    let elapsed = started.elapsed();
+    let started_at = std::time::SystemTime::now() - elapsed;
+    crate::report::RunSummary::of_job(config, data, rows, started_at, elapsed)
 }

@@ -52,7 +52,38 @@ fn demo_writes_html_notebook_and_pdf() {
     let html = std::fs::read_to_string(output.join("report.html")).unwrap();
     assert_self_contained(&html);
     assert!(html.contains("openclarify demo: German credit"));
-    assert!(html.contains("Facet sex = female") && html.contains("<svg"));
+    assert!(html.contains("sex = female vs all others") && html.contains("<svg"));
+    assert!(
+        html.contains("age &gt; 40 (up to 75) vs age ≤ 40"),
+        "a threshold facet reads as a comparison"
+    );
+    // Findings first, then groups and performance from the job's counts.
+    let order: Vec<usize> = [
+        "id=\"findings\"",
+        "id=\"groups\"",
+        "id=\"model-performance\"",
+        "id=\"pre-training-bias\"",
+        "id=\"configuration\"",
+        "id=\"guide\"",
+    ]
+    .iter()
+    .map(|id| html.find(id).unwrap_or_else(|| panic!("no {id}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(
+        html.contains("records in sex = female vs"),
+        "group sizes under each facet heading"
+    );
+    assert!(
+        html.contains("HTTP endpoint http:&#x2f;&#x2f;127.0.0.1:")
+            && html.contains("(config endpoint_name openclarify-demo-model)"),
+        "the model actually called is named"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("report.html") && stdout.contains("report.pdf"),
+        "{stdout}"
+    );
     assert!(
         html.contains("Partial dependence"),
         "the demo explains with PDP, so the report shows it"
@@ -81,6 +112,8 @@ fn full_analysis_renders_every_section_in_every_format() {
         started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         elapsed: Duration::from_secs(42),
         version: "test".into(),
+        groups: Vec::new(),
+        parameters: Vec::new(),
     };
     let config = ReportConfig {
         name: "full".into(),
@@ -104,21 +137,25 @@ fn full_analysis_renders_every_section_in_every_format() {
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "no section {id}");
     }
-    assert!(html.contains("Facet housing = own") && html.contains("Facet housing = rent"));
+    assert!(
+        html.contains("housing = own vs all others")
+            && html.contains("housing = rent vs all others")
+    );
     assert!(
         html.contains("FlipTest does not support non-numeric columns"),
         "metric errors are shown"
     );
-    assert!(html.contains("Output label0") && html.contains("Output label1"));
+    assert!(html.contains("Global SHAP, label0") && html.contains("Global SHAP, label1"));
     assert!(
         html.contains("Local SHAP values, label1"),
         "box plot from out.csv"
     );
-    assert!(html.contains("Detected data type is not supported for PDP"));
     assert!(
-        html.contains("<td class=\"num\">∞</td>"),
-        "TE's \"Infinity\" reads as ∞"
+        !html.contains("e-5") && !html.contains("e-4"),
+        "no scientific notation"
     );
+    assert!(html.contains("Detected data type is not supported for PDP"));
+    assert!(html.contains(">∞</td>"), "TE's \"Infinity\" reads as ∞");
 
     let notebook = assert_notebook(&dir.path().join("full.ipynb"));
     let svgs = notebook["cells"]
@@ -128,8 +165,9 @@ fn full_analysis_renders_every_section_in_every_format() {
         .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
         .filter(|o| o["data"]["image/svg+xml"].is_string())
         .count();
-    // Bias: 3 pre + 1 post; SHAP: bars and box plot for 2 labels; PDP: 2.
-    assert_eq!(svgs, 4 + 4 + 2);
+    // Bias: 3 pre + 1 post; SHAP: one chart for both labels and a box plot
+    // per label; PDP: 2.
+    assert_eq!(svgs, 4 + 3 + 2);
     assert_pdf(&dir.path().join("full.pdf"));
 }
 

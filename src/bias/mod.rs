@@ -13,6 +13,7 @@
 pub mod column;
 pub mod empty;
 pub mod ft;
+pub mod groups;
 pub mod metrics;
 pub mod run;
 pub mod state;
@@ -186,6 +187,15 @@ struct FacetGroup {
 
 /// Builds one `*_training_bias_metrics` section of `analysis.json`.
 pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
+    section_with_groups(state, spec).map(|(section, _)| section)
+}
+
+/// Builds one section, and the counts of each facet group it compared (for
+/// the report; `analysis.json` keeps Clarify's keys only).
+pub fn section_with_groups(
+    state: &CountState,
+    spec: &SectionSpec,
+) -> Result<(Json, Vec<groups::GroupCounts>)> {
     let first = state
         .facets
         .first()
@@ -212,6 +222,7 @@ pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
         )?),
     };
     let mut facets = Map::new();
+    let mut compared = Vec::new();
     for (k, (name, values)) in spec.facets.iter().enumerate() {
         let facet = &state.facets[k];
         let col = facet_column(facet, k, zero);
@@ -223,6 +234,7 @@ pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
         let group_values = group_values(state, k, spec.has_group);
         let mut reports = Vec::new();
         for g in groups {
+            let mut cube = None;
             let metrics = match &g.selection {
                 Ok(sel) => {
                     let counts = counts(
@@ -234,6 +246,7 @@ pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
                         predicted.as_ref(),
                         group_values.as_ref(),
                     );
+                    cube = Some(counts.all);
                     let positive = |key: &state::Key| {
                         predicted
                             .as_ref()
@@ -249,6 +262,14 @@ pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
                 }
                 Err(e) => metric_entries(&spec.metrics, |_| Err(e.clone())),
             };
+            if let Some(cube) = cube {
+                compared.push(groups::GroupCounts {
+                    facet: name.clone(),
+                    value_or_threshold: g.value_or_threshold.clone(),
+                    cube,
+                    has_predictions: predicted.is_some(),
+                });
+            }
             reports.push(json!({"value_or_threshold": g.value_or_threshold, "metrics": metrics}));
         }
         facets
@@ -258,7 +279,9 @@ pub fn section(state: &CountState, spec: &SectionSpec) -> Result<Json> {
             .expect("array")
             .extend(reports);
     }
-    Ok(json!({"label": spec.label_name, "facets": facets, "label_value_or_threshold": label_text}))
+    let section =
+        json!({"label": spec.label_name, "facets": facets, "label_value_or_threshold": label_text});
+    Ok((section, compared))
 }
 
 fn label_error(e: String) -> JobError {

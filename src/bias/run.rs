@@ -66,6 +66,9 @@ pub struct BiasSections {
     pub pre_training: Option<Json>,
     /// `post_training_bias_metrics`, when configured.
     pub post_training: Option<Json>,
+    /// The counts of each facet group compared, for the report: with
+    /// predictions when post-training bias ran.
+    pub groups: Vec<super::groups::GroupCounts>,
 }
 
 /// The plan, or `None` when the config asks for no bias metric.
@@ -138,6 +141,7 @@ pub fn finish(
         rows: state.counts.rows,
         pre_training: None,
         post_training: None,
+        groups: Vec::new(),
     };
     if let Some(block) = &config.methods.pre_training_bias {
         let spec = section_spec(
@@ -147,9 +151,10 @@ pub fn finish(
             block.methods.selected(),
             None,
         )?;
-        let section = super::section(&state.counts, &spec)?;
+        let (section, groups) = super::section_with_groups(&state.counts, &spec)?;
         log_unavailable("pre_training_bias", &section);
         sections.pre_training = Some(section);
+        sections.groups = groups;
     }
     if let Some(block) = &config.methods.post_training_bias {
         let spec = section_spec(
@@ -159,9 +164,10 @@ pub fn finish(
             block.methods.selected(),
             state.flip_test.as_ref(),
         )?;
-        let section = super::section(&state.counts, &spec)?;
+        let (section, groups) = super::section_with_groups(&state.counts, &spec)?;
         log_unavailable("post_training_bias", &section);
         sections.post_training = Some(section);
+        sections.groups = groups;
     }
     Ok(sections)
 }

@@ -1,6 +1,6 @@
 //! The report's charts, as self-contained SVG.
 //!
-//! Length (about 900 lines, 130 of them tests): every chart shares the same
+//! Length (about 980 lines, 140 of them tests): every chart shares the same
 //! few drawing primitives, scales and text measurement here, so they stay
 //! in one file rather than one file per chart importing all of them.
 //!
@@ -70,6 +70,8 @@ const PALETTE: &[&str] = &[
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 ];
 const CALM: &str = "#0072B2";
+/// Bars of metrics with no rule-of-thumb band.
+const NO_BAND: &str = "#999999";
 const ALERT: &str = "#D55E00";
 const BAND: &str = "#d9f0d3";
 const INK: &str = "#222222";
@@ -77,10 +79,14 @@ const MUTED: &str = "#666666";
 const GRID: &str = "#dddddd";
 
 const WIDTH: f64 = 640.0;
+/// Room under a plot for its tick labels and axis title.
+const AXIS_TITLE_ROOM: f64 = 44.0;
 const FONT: f64 = 12.0;
-const SMALL: f64 = 10.0;
-/// Size of the numbers at the ends of a bias chart row.
-const END_LABEL: f64 = 8.5;
+const SMALL: f64 = 11.0;
+/// Size of the numbers at the ends of a bias chart row. No chart text is
+/// under 11 units, so a chart drawn at its own size (as phones show it,
+/// scrolling sideways) stays readable.
+const END_LABEL: f64 = 11.0;
 /// Labels longer than this are shortened with an ellipsis (the full text
 /// stays in the row's tooltip and in the tables).
 const LABEL_MAX: f64 = 190.0;
@@ -174,10 +180,11 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
         let value_x = WIDTH - 4.0;
         match (row.value, number) {
             (Err(_), _) => {
+                // Not a finding: neutral grey, the reason is in the section.
                 canvas.text(
                     centre + 6.0,
                     middle + 4.0,
-                    "could not be computed (see table)",
+                    "not computed (reason above the charts)",
                     SMALL,
                     Anchor::Start,
                     MUTED,
@@ -186,10 +193,10 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
                 canvas.text(
                     value_x,
                     middle + 4.0,
-                    "error",
+                    "—",
                     FONT,
                     Anchor::End,
-                    ALERT,
+                    MUTED,
                     Weight::Regular,
                 );
             }
@@ -208,7 +215,12 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
                 let (offset, clipped) = position(scale, value, half_range);
                 let end = centre + half * offset;
                 let notable = row.guide.is_some_and(|g| g.is_notable(value));
-                let colour = if notable { ALERT } else { CALM };
+                // Metrics without a band are neither passing nor failing.
+                let colour = match row.guide.and_then(|g| g.band) {
+                    _ if notable => ALERT,
+                    Some(_) => CALM,
+                    None => NO_BAND,
+                };
                 canvas.rect(
                     centre.min(end),
                     middle - 6.0,
@@ -295,7 +307,8 @@ fn end_labels(scale: Scale, half_range: f64) -> (String, String) {
 
 /// Horizontal bars, one group per category and one bar per series; used
 /// for global SHAP values (sorted by the caller) and categorical PDPs.
-pub fn bar_chart(title: &str, categories: &[String], series: &[Series]) -> Svg {
+/// `value_title` names the value axis and its unit.
+pub fn bar_chart(title: &str, categories: &[String], series: &[Series], value_title: &str) -> Svg {
     let bar = 14.0;
     let row = bar * series.len() as f64 + 8.0;
     let legend = legend_height(series);
@@ -303,10 +316,11 @@ pub fn bar_chart(title: &str, categories: &[String], series: &[Series]) -> Svg {
     let plot = Frame::for_labels(categories, top, row * categories.len() as f64);
     let values = series.iter().flat_map(|s| s.values.iter().copied());
     let axis = Axis::fit(values.chain([0.0]));
-    let height = plot.bottom + 30.0;
+    let height = plot.bottom + AXIS_TITLE_ROOM;
     let mut canvas = Canvas::new(WIDTH, height, title);
     draw_legend(&mut canvas, series);
     plot.x_grid(&mut canvas, &axis);
+    plot.axis_title(&mut canvas, value_title);
     for (i, category) in categories.iter().enumerate() {
         let group_top = top + row * i as f64 + 4.0;
         canvas.open_group(category);
@@ -347,15 +361,16 @@ pub fn bar_chart(title: &str, categories: &[String], series: &[Series]) -> Svg {
 
 /// One box per feature on a shared axis: the box spans the middle half of
 /// the records, the line is the median, the whiskers reach the 5th and
-/// 95th percentiles.
-pub fn box_plot(title: &str, rows: &[(String, Quantiles)]) -> Svg {
+/// 95th percentiles. `value_title` names the value axis.
+pub fn box_plot(title: &str, rows: &[(String, Quantiles)], value_title: &str) -> Svg {
     let row = 24.0;
     let top = 10.0;
     let labels: Vec<String> = rows.iter().map(|(name, _)| name.clone()).collect();
     let plot = Frame::for_labels(&labels, top, row * rows.len() as f64);
     let axis = Axis::fit(rows.iter().flat_map(|(_, q)| [q.p05, q.p95]).chain([0.0]));
-    let mut canvas = Canvas::new(WIDTH, plot.bottom + 30.0, title);
+    let mut canvas = Canvas::new(WIDTH, plot.bottom + AXIS_TITLE_ROOM, title);
     plot.x_grid(&mut canvas, &axis);
+    plot.axis_title(&mut canvas, value_title);
     for (i, (name, q)) in rows.iter().enumerate() {
         let middle = top + row * i as f64 + row / 2.0;
         let x = |v: f64| plot.x(&axis, v);
@@ -393,8 +408,9 @@ pub fn box_plot(title: &str, rows: &[(String, Quantiles)]) -> Svg {
     canvas.finish()
 }
 
-/// Lines of model predictions over a numeric feature, one per series, with
-/// the share of records per x position as grey bars along the bottom.
+/// Lines of values over a numeric x, one per series, with the share of
+/// records per x position as grey bars along the bottom; the y axis fits
+/// the data and is untitled.
 pub fn line_chart(
     title: &str,
     x: &[f64],
@@ -402,14 +418,51 @@ pub fn line_chart(
     share: Option<&[f64]>,
     x_label: &str,
 ) -> Svg {
-    let top = legend_height(series) + 10.0;
+    line_chart_on(title, x, series, share, (x_label, ""), (f64::NAN, f64::NAN))
+}
+
+/// Lines of model predictions over a numeric feature, as [`line_chart`].
+/// The y axis, titled `y_title`, spans at least `y_span` (NaN ends are
+/// ignored), so plots given the same span share a scale and a small effect
+/// looks small.
+pub fn line_chart_on(
+    title: &str,
+    x: &[f64],
+    series: &[Series],
+    share: Option<&[f64]>,
+    (x_label, y_title): (&str, &str),
+    y_span: (f64, f64),
+) -> Svg {
+    let top = legend_height(series) + if y_title.is_empty() { 10.0 } else { 30.0 };
     let (left, right, bottom) = (62.0, WIDTH - 18.0, top + 210.0);
     let height = bottom + 44.0;
     let x_axis = Axis::fit(x.iter().copied());
-    let y_axis = Axis::fit(series.iter().flat_map(|s| s.values.iter().copied()));
+    let y_values = series.iter().flat_map(|s| s.values.iter().copied());
+    // `fit` skips non-finite values, so a NaN span leaves the data's own.
+    let y_axis = Axis::fit(y_values.chain([y_span.0, y_span.1]));
+    let mut canvas = Canvas::new(WIDTH, height, title);
+    canvas.text(
+        8.0,
+        top - 12.0,
+        y_title,
+        FONT,
+        Anchor::Start,
+        INK,
+        Weight::Regular,
+    );
+    if share.is_some() {
+        canvas.text(
+            right,
+            top - 12.0,
+            "grey bars: share of records (own scale)",
+            SMALL,
+            Anchor::End,
+            MUTED,
+            Weight::Regular,
+        );
+    }
     let px = |v: f64| left + (right - left) * x_axis.fraction(v);
     let py = |v: f64| bottom - (bottom - top) * y_axis.fraction(v);
-    let mut canvas = Canvas::new(WIDTH, height, title);
     draw_legend(&mut canvas, series);
     for tick in &y_axis.ticks {
         canvas.line(left, py(*tick), right, py(*tick), GRID, 1.0);
@@ -555,6 +608,18 @@ impl Frame {
                 Weight::Regular,
             );
         }
+    }
+
+    fn axis_title(&self, canvas: &mut Canvas, text: &str) {
+        canvas.text(
+            (self.left + self.right) / 2.0,
+            self.bottom + 34.0,
+            text,
+            FONT,
+            Anchor::Middle,
+            INK,
+            Weight::Regular,
+        );
     }
 
     fn zero_line(&self, canvas: &mut Canvas, axis: &Axis) {
@@ -855,17 +920,25 @@ mod tests {
             "an off-scale value gets an arrow head"
         );
         assert!(row("TE").contains(">inf<") || row("TE").contains(">∞<"));
+        assert!(
+            row("TE").contains(NO_BAND) && !row("TE").contains(CALM),
+            "a metric without a band is neither passing nor failing"
+        );
     }
 
     #[test]
-    fn errors_show_instead_of_a_bar() {
+    fn errors_show_in_grey_instead_of_a_bar() {
         let rows = [BiasBar {
             name: "CDDL",
             value: Err("Group variable is empty or not provided"),
             guide: metric_guide("CDDL"),
         }];
         let svg = bias_chart("t", &rows).markup;
-        assert!(svg.contains(">error<") && svg.contains("Group variable is empty"));
+        assert!(svg.contains(">not computed") && svg.contains("Group variable is empty"));
+        assert!(
+            !svg.contains(ALERT),
+            "a metric not computed is not a finding"
+        );
     }
 
     #[test]
@@ -877,9 +950,11 @@ mod tests {
                 name: "label0",
                 values: &[1.0],
             }],
+            "mean |SHAP|",
         )
         .markup;
         assert!(svg.contains("a&lt;b") && svg.contains("x&amp;y"));
+        assert!(svg.contains(">mean |SHAP|<"), "the value axis is titled");
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! so the three formats always say the same thing. Sections exist only for
 //! results present in `analysis.json`; nothing here computes a metric.
 
-use super::charts::{self, BiasBar, Series, Svg};
+use super::charts::{self, BiasBar, Svg};
+use super::explanations;
+use super::findings;
 use super::guide::metric_guide;
 use super::local_shap::LocalShap;
+use super::overview::{self, comparison, find, group_line, small_group_warning};
 use super::{format_number, RunSummary};
-use crate::layout::LOCAL_SHAP_FILE;
+use crate::bias::groups::GroupCounts;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -55,9 +58,10 @@ pub enum Block {
         /// The text.
         text: String,
     },
-    /// Something that could not be computed, with the reason.
+    /// A note set apart: why something was not computed, or a warning
+    /// (starting with ⚠) such as a group too small to judge.
     Notice {
-        /// The reason, as `analysis.json` gives it.
+        /// The note.
         text: String,
     },
     /// A table.
@@ -75,8 +79,9 @@ pub struct Table {
     pub numeric: Vec<bool>,
     /// The rows.
     pub rows: Vec<Row>,
-    /// Python expression (on `analysis`, the loaded `analysis.json`) giving
-    /// the data shown, for the notebook's code cells.
+    /// Python code (helpers of the notebook's first cell, on `analysis`,
+    /// the loaded `analysis.json`) that redraws the table in the notebook;
+    /// empty when the notebook redraws it from its cells.
     pub source: String,
 }
 
@@ -86,8 +91,41 @@ pub struct Row {
     /// One text per column.
     pub cells: Vec<String>,
     /// Whether the row deserves a reader's attention (a value outside its
-    /// rule-of-thumb band, or an error); rendered highlighted.
+    /// rule-of-thumb band, a group too small to judge); rendered
+    /// highlighted.
     pub notable: bool,
+    /// Whether the row holds something not computed; rendered in grey,
+    /// never highlighted.
+    pub muted: bool,
+}
+
+impl Row {
+    /// A row with nothing to point out.
+    pub fn plain(cells: Vec<String>) -> Row {
+        Row {
+            cells,
+            notable: false,
+            muted: false,
+        }
+    }
+
+    /// The row, highlighted when `notable`.
+    pub fn flagged(self, notable: bool) -> Row {
+        Row { notable, ..self }
+    }
+}
+
+impl Table {
+    /// A table of data the report holds (not in `analysis.json`): the
+    /// notebook redraws it from the cells themselves.
+    pub fn new(columns: Vec<String>, numeric: Vec<bool>, rows: Vec<Row>) -> Table {
+        Table {
+            columns,
+            numeric,
+            rows,
+            source: String::new(),
+        }
+    }
 }
 
 /// A chart with its caption.
@@ -97,11 +135,13 @@ pub struct Chart {
     pub caption: String,
     /// The SVG.
     pub svg: Svg,
-    /// Python expression giving the charted data (see [`Table::source`]).
+    /// Python code that redraws the chart in the notebook (see
+    /// [`Table::source`]).
     pub source: String,
 }
 
-/// Builds the report for `analysis` (an `analysis.json` document).
+/// Builds the report for `analysis` (an `analysis.json` document), with
+/// the group counts and parameters of `summary`.
 pub fn build(
     analysis: &Json,
     local: Option<&LocalShap>,
@@ -120,32 +160,44 @@ pub fn build(
             "Post-training bias: the model's predictions",
         ),
     ];
-    let mut sections: Vec<Section> = bias
-        .iter()
-        .filter_map(|(key, id, title)| Some(bias_section(key, id, title, analysis.get(key)?)))
-        .collect();
+    let groups = &summary.groups;
+    let mut sections: Vec<Section> = [
+        findings::findings_section(analysis, groups),
+        overview::groups_section(groups),
+        overview::performance_section(groups),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    sections.extend(bias.iter().filter_map(|(key, id, title)| {
+        Some(bias_section(key, id, title, analysis.get(key)?, groups))
+    }));
     let explanations = analysis.get("explanations");
+    let context = explanations::Context::new(analysis, summary);
     if let Some(shap) = explanations
         .and_then(|e| e.get("kernel_shap"))
         .and_then(Json::as_object)
     {
-        sections.push(shap_section(shap, local));
+        sections.push(explanations::shap_section(shap, local, &context));
     }
     if let Some(pdp) = explanations
         .and_then(|e| e.get("pdp"))
         .and_then(Json::as_array)
     {
-        sections.push(pdp_section(pdp));
+        sections.push(explanations::pdp_section(pdp, &context));
+    }
+    if !summary.parameters.is_empty() {
+        sections.push(configuration_section(&summary.parameters));
     }
     Report {
         title: title.to_string(),
-        summary: summary_table(summary),
+        summary: summary_table(summary, analysis),
         guide: reading_guide(&sections),
         sections,
     }
 }
 
-fn summary_table(summary: &RunSummary) -> Table {
+fn summary_table(summary: &RunSummary, analysis: &Json) -> Table {
     let mut facts = vec![
         ("Dataset", summary.dataset.clone()),
         ("Records", summary.rows.to_string()),
@@ -156,7 +208,10 @@ fn summary_table(summary: &RunSummary) -> Table {
     if let Some(values) = &summary.positive_label_values {
         facts.push(("Positive label values", values.clone()));
     }
-    if !summary.facets.is_empty() {
+    let compared = comparisons(analysis);
+    if !compared.is_empty() {
+        facts.push(("Facets", compared.join("; ")));
+    } else if !summary.facets.is_empty() {
         facts.push(("Facets", summary.facets.join("; ")));
     }
     if let Some(endpoint) = &summary.endpoint {
@@ -168,18 +223,37 @@ fn summary_table(summary: &RunSummary) -> Table {
         format!("{:.1} s", summary.elapsed.as_secs_f64()),
     ));
     facts.push(("openclarify version", summary.version.clone()));
-    Table {
-        columns: vec!["Run".into(), "".into()],
-        numeric: vec![false, false],
-        rows: facts
-            .into_iter()
-            .map(|(k, v)| Row {
-                cells: vec![k.to_string(), v],
-                notable: false,
-            })
-            .collect(),
-        source: String::new(),
+    let rows = facts
+        .into_iter()
+        .map(|(k, v)| Row::plain(vec![k.to_string(), v]))
+        .collect();
+    Table::new(vec!["Run".into(), "".into()], vec![false, false], rows)
+}
+
+/// Each facet's comparisons in words, from the first bias section present:
+/// one per value, or a count for facets compared value by value.
+fn comparisons(analysis: &Json) -> Vec<String> {
+    let facets = ["pre_training_bias_metrics", "post_training_bias_metrics"]
+        .iter()
+        .find_map(|key| analysis.get(*key)?.get("facets")?.as_object());
+    let mut out = Vec::new();
+    for (facet, groups) in facets.into_iter().flatten() {
+        let groups = groups.as_array().map_or(&[][..], Vec::as_slice);
+        let value = |g: &Json| {
+            g.get("value_or_threshold")
+                .and_then(Json::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        match groups {
+            [one] => out.push(comparison(facet, &value(one))),
+            many => out.push(format!(
+                "{facet}: each of its {} values vs all others",
+                many.len()
+            )),
+        }
     }
+    out
 }
 
 fn reading_guide(sections: &[Section]) -> Vec<String> {
@@ -189,7 +263,7 @@ fn reading_guide(sections: &[Section]) -> Vec<String> {
     ];
     if has("pre-training") || has("post-training") {
         guide.push("Bias metrics compare a facet group (the records whose facet has the value named in the heading) with the rest of the data. Pre-training metrics look at the labels in the data; post-training metrics look at the model's predictions.".into());
-        guide.push("In each bias chart the dashed line is parity: no difference between the facet group and the rest. Bars left of it are below parity, bars right of it above; a longer bar is a larger imbalance. Each row has its own scale, printed at its ends. The green band is a common rule of thumb for a small difference (within ±0.1 for differences of proportions; 0.8 to 1.25 for disparate impact, the four-fifths rule). Bars outside it are orange, and their table rows highlighted. A rule of thumb is a prompt to look closer, not a verdict.".into());
+        guide.push("In each bias chart the dashed line is parity: no difference between the facet group and the rest. Bars left of it are below parity, bars right of it above; a longer bar is a larger imbalance. Each row has its own scale, printed at its ends. The green band is a common rule of thumb for a small difference (within ±0.1 for differences of proportions; 0.8 to 1.25 for disparate impact, the four-fifths rule). Bars outside it are orange, and their table rows highlighted and marked ⚠. Metrics with no common band are grey bars; metrics that could not be computed are grey text. A rule of thumb is a prompt to look closer, not a verdict.".into());
     }
     if has("feature-importance") {
         guide.push("SHAP values say how much each feature moves the model's output away from the expected value (its average output on the baseline). Longer bars mean features that matter more to the model.".into());
@@ -201,13 +275,13 @@ fn reading_guide(sections: &[Section]) -> Vec<String> {
 }
 
 /// Python's spelling of a string literal, for notebook sources.
-fn py(key: &str) -> String {
+pub(crate) fn py(key: &str) -> String {
     serde_json::to_string(key).expect("strings serialise")
 }
 
 /// A metric's value, or its error text. NaN stands for `null` without an
 /// error; `"Infinity"` strings become infinities.
-fn metric_value(metric: &Json) -> Result<f64, &str> {
+pub(crate) fn metric_value(metric: &Json) -> Result<f64, &str> {
     if let Some(error) = metric.get("error").and_then(Json::as_str) {
         return Err(error);
     }
@@ -218,7 +292,70 @@ fn metric_value(metric: &Json) -> Result<f64, &str> {
     })
 }
 
-fn bias_section(key: &str, id: &str, title: &str, section: &Json) -> Section {
+/// The metrics of one comparison, without GE (shown once per section).
+fn facet_metrics(group: &Json) -> Vec<&Json> {
+    group
+        .get("metrics")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("name").and_then(Json::as_str) != Some("GE"))
+        .collect()
+}
+
+/// What a section says once instead of per facet: GE's value (computed
+/// over all records) and why metrics were not computed.
+fn section_notes(facets: Option<&serde_json::Map<String, Json>>) -> Vec<Block> {
+    let all_metrics = facets
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, groups)| groups.as_array().into_iter().flatten())
+        .flat_map(|g| {
+            g.get("metrics")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+        });
+    let mut ge = None;
+    let mut reasons: Vec<(String, String)> = Vec::new();
+    for metric in all_metrics {
+        let name = metric.get("name").and_then(Json::as_str).unwrap_or("?");
+        match metric_value(metric) {
+            Ok(v) if name == "GE" => ge = ge.or(Some(v)),
+            Err(e) if !reasons.iter().any(|(n, r)| n == name && r == e) => {
+                reasons.push((name.to_string(), e.to_string()))
+            }
+            _ => {}
+        }
+    }
+    let mut blocks = Vec::new();
+    if let Some(ge) = ge {
+        blocks.push(Block::Paragraph {
+            text: format!("Generalized entropy (GE) over all records: {}. It is the same for every facet, so it is shown once here rather than in each table.", format_number(ge)),
+        });
+    }
+    if !reasons.is_empty() {
+        let list: Vec<String> = reasons
+            .iter()
+            .map(|(name, reason)| format!("{name}: {reason}"))
+            .collect();
+        blocks.push(Block::Notice {
+            text: format!(
+                "Not computed (grey in the charts and tables below, and not a finding): {}.",
+                list.join("; ")
+            ),
+        });
+    }
+    blocks
+}
+
+fn bias_section(
+    key: &str,
+    id: &str,
+    title: &str,
+    section: &Json,
+    groups: &[GroupCounts],
+) -> Section {
     let text = |k: &str| {
         section
             .get(k)
@@ -234,22 +371,16 @@ fn bias_section(key: &str, id: &str, title: &str, section: &Json) -> Section {
         ),
     }];
     let facets = section.get("facets").and_then(Json::as_object);
-    for (facet, groups) in facets.into_iter().flatten() {
-        for (index, group) in groups.as_array().into_iter().flatten().enumerate() {
+    blocks.extend(section_notes(facets));
+    for (facet, values) in facets.into_iter().flatten() {
+        for (index, group) in values.as_array().into_iter().flatten().enumerate() {
             let value = group
                 .get("value_or_threshold")
                 .and_then(Json::as_str)
                 .unwrap_or("?");
-            let metrics = group
-                .get("metrics")
-                .and_then(Json::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            let heading = format!("Facet {facet} = {value}");
-            let source = format!(
-                "analysis[{}][\"facets\"][{}][{index}][\"metrics\"]",
-                py(key),
-                py(facet)
-            );
+            let metrics = facet_metrics(group);
+            let heading = comparison(facet, value);
+            let at = format!("{}, {}, {index}", py(key), py(facet));
             let bars: Vec<BiasBar> = metrics
                 .iter()
                 .map(|m| {
@@ -264,12 +395,22 @@ fn bias_section(key: &str, id: &str, title: &str, section: &Json) -> Section {
             blocks.push(Block::Heading {
                 text: heading.clone(),
             });
+            if let Some(g) = find(groups, facet, value) {
+                blocks.push(Block::Paragraph {
+                    text: group_line(g),
+                });
+                if let Some(warning) = small_group_warning(g) {
+                    blocks.push(Block::Notice { text: warning });
+                }
+            }
             blocks.push(Block::Chart(Chart {
                 caption: format!("{title}, {heading}: each metric against parity (dashed line)."),
                 svg: charts::bias_chart(&heading, &bars),
-                source: source.clone(),
+                source: format!("bias_chart({at})"),
             }));
-            blocks.push(Block::Table(bias_table(metrics, &bars, source)));
+            let mut table = bias_table(&metrics, &bars);
+            table.source = format!("bias_table({at})");
+            blocks.push(Block::Table(table));
         }
     }
     Section {
@@ -279,7 +420,11 @@ fn bias_section(key: &str, id: &str, title: &str, section: &Json) -> Section {
     }
 }
 
-fn bias_table(metrics: &[Json], bars: &[BiasBar], source: String) -> Table {
+/// The words of the "Check" column, which say what the highlighting says
+/// in any renderer, in greyscale print and to screen readers.
+const OUTSIDE: &str = "⚠ outside band";
+
+fn bias_table(metrics: &[&Json], bars: &[BiasBar]) -> Table {
     let rows = metrics
         .iter()
         .zip(bars)
@@ -287,178 +432,69 @@ fn bias_table(metrics: &[Json], bars: &[BiasBar], source: String) -> Table {
             let name = metric
                 .get("description")
                 .and_then(Json::as_str)
+                .filter(|d| !d.is_empty())
                 .unwrap_or(bar.name);
             let range = bar.guide.map_or("", |g| g.range).to_string();
-            let meaning = bar.guide.map_or("", |g| g.meaning);
+            let meaning = bar.guide.map_or("", |g| g.meaning).to_string();
             match bar.value {
-                Err(error) => Row {
+                Err(_) => Row {
                     cells: vec![
                         name.into(),
-                        "error".into(),
+                        "—".into(),
                         range,
-                        format!("Could not be computed: {error}"),
+                        "not computed".into(),
+                        meaning,
                     ],
-                    notable: true,
+                    notable: false,
+                    muted: true,
                 },
-                Ok(value) => Row {
-                    cells: vec![name.into(), format_number(value), range, meaning.into()],
-                    notable: bar.guide.is_some_and(|g| g.is_notable(value)),
-                },
+                Ok(value) => {
+                    let notable = bar.guide.is_some_and(|g| g.is_notable(value));
+                    let check = match bar.guide.and_then(|g| g.band) {
+                        _ if notable => OUTSIDE,
+                        Some(_) => "within band",
+                        None => "no common band",
+                    };
+                    Row::plain(vec![
+                        name.into(),
+                        format_number(value),
+                        range,
+                        check.into(),
+                        meaning,
+                    ])
+                    .flagged(notable)
+                }
             }
         })
         .collect();
-    Table {
-        columns: ["Metric", "Value", "Range", "What it tells"]
+    Table::new(
+        ["Metric", "Value", "Range", "Check", "What it tells"]
             .map(String::from)
             .to_vec(),
-        numeric: vec![false, true, false, false],
+        vec![false, true, false, false, false],
         rows,
-        source,
-    }
+    )
 }
 
-fn shap_section(shap: &serde_json::Map<String, Json>, local: Option<&LocalShap>) -> Section {
-    let mut blocks = Vec::new();
-    for (label, result) in shap {
-        let source = format!("analysis[\"explanations\"][\"kernel_shap\"][{}]", py(label));
-        let mut features: Vec<(String, f64)> = result
-            .get("global_shap_values")
-            .and_then(Json::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(f, v)| (f.clone(), v.as_f64().unwrap_or(f64::NAN)))
-            .collect();
-        // Most important first; a stable sort keeps config order among ties.
-        features.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        let names: Vec<String> = features.iter().map(|(f, _)| f.clone()).collect();
-        let values: Vec<f64> = features.iter().map(|(_, v)| *v).collect();
-        blocks.push(Block::Heading {
-            text: format!("Output {label}"),
-        });
-        if let Some(expected) = result.get("expected_value").and_then(Json::as_f64) {
-            blocks.push(Block::Paragraph {
-                text: format!(
-                    "Expected value (the model's average output on the baseline): {}.",
-                    format_number(expected)
-                ),
-            });
-        }
-        blocks.push(Block::Chart(Chart {
-            caption: format!("Global SHAP values for {label}, most important feature first."),
-            svg: charts::bar_chart(
-                &format!("Global SHAP values, {label}"),
-                &names,
-                &[Series {
-                    name: label,
-                    values: &values,
-                }],
-            ),
-            source: format!("{source}[\"global_shap_values\"]"),
-        }));
-        let spread: Vec<_> = names
-            .iter()
-            .filter_map(|f| Some((f.clone(), local?.spread(label, f)?)))
-            .collect();
-        if !spread.is_empty() {
-            blocks.push(Block::Chart(Chart {
-                caption: format!("Local SHAP values for {label} across records ({LOCAL_SHAP_FILE}): the box holds the middle half, the line is the median, whiskers reach the 5th and 95th percentiles."),
-                svg: charts::box_plot(&format!("Local SHAP values, {label}"), &spread),
-                source: format!("pd.read_csv(\"{LOCAL_SHAP_FILE}\").describe()"),
-            }));
-        }
-        blocks.push(Block::Table(Table {
-            columns: vec!["Feature".into(), "Global SHAP value".into()],
-            numeric: vec![false, true],
-            rows: features
-                .iter()
-                .map(|(f, v)| Row {
-                    cells: vec![f.clone(), format_number(*v)],
-                    notable: false,
-                })
-                .collect(),
-            source: format!("{source}[\"global_shap_values\"]"),
-        }));
-    }
+/// The configuration appendix.
+fn configuration_section(parameters: &[(String, String)]) -> Section {
+    let rows = parameters
+        .iter()
+        .map(|(name, value)| Row::plain(vec![name.clone(), value.clone()]))
+        .collect();
     Section {
-        id: "feature-importance".into(),
-        title: "Feature importance (SHAP)".into(),
-        blocks,
-    }
-}
-
-fn pdp_section(pdp: &[Json]) -> Section {
-    let mut blocks = vec![Block::Paragraph {
-        text: "Grey bars show the share of records in each range of the feature, so sparse regions, where the curve rests on few records, stand out.".into(),
-    }];
-    for (index, plot) in pdp.iter().enumerate() {
-        let feature = plot
-            .get("feature_name")
-            .and_then(Json::as_str)
-            .unwrap_or("?");
-        let data_type = plot.get("data_type").and_then(Json::as_str).unwrap_or("");
-        blocks.push(Block::Heading {
-            text: format!("{feature} ({data_type})"),
-        });
-        if let Some(error) = plot.get("error").and_then(Json::as_str) {
-            blocks.push(Block::Notice {
-                text: error.to_string(),
-            });
-            continue;
-        }
-        let numbers = |v: &Json| -> Vec<f64> {
-            v.as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| x.as_f64().unwrap_or(f64::NAN))
-                .collect()
-        };
-        let predictions: Vec<Vec<f64>> = plot
-            .get("model_predictions")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .map(numbers)
-            .collect();
-        let headers: Vec<String> = (0..predictions.len())
-            .map(|i| {
-                let header = plot
-                    .get("label_headers")
-                    .and_then(|h| h.get(i))
-                    .and_then(Json::as_str);
-                header.map_or_else(|| format!("label{i}"), str::to_string)
-            })
-            .collect();
-        let series: Vec<Series> = headers
-            .iter()
-            .zip(&predictions)
-            .map(|(name, values)| Series { name, values })
-            .collect();
-        let values = plot
-            .get("feature_values")
-            .and_then(Json::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        let share = plot.get("data_distribution").map(numbers);
-        let title = format!("Partial dependence on {feature}");
-        let svg = if data_type == "numerical" {
-            let x = numbers(&Json::Array(values.to_vec()));
-            charts::line_chart(&title, &x, &series, share.as_deref(), feature)
-        } else {
-            let categories: Vec<String> = values
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .collect();
-            charts::bar_chart(&title, &categories, &series)
-        };
-        blocks.push(Block::Chart(Chart {
-            caption: format!("Average model prediction as {feature} varies."),
-            svg,
-            source: format!("analysis[\"explanations\"][\"pdp\"][{index}]"),
-        }));
-    }
-    Section {
-        id: "partial-dependence".into(),
-        title: "Partial dependence".into(),
-        blocks,
+        id: "configuration".into(),
+        title: "Configuration".into(),
+        blocks: vec![
+            Block::Paragraph {
+                text: "The parameters this analysis ran with, from analysis_config.json; values the config leaves out show what was used instead.".into(),
+            },
+            Block::Table(Table::new(
+                vec!["Parameter".into(), "Value".into()],
+                vec![false, false],
+                rows,
+            )),
+        ],
     }
 }
 
@@ -476,23 +512,28 @@ mod tests {
         let analysis = json!({"version": "1.0", "pre_training_bias_metrics": {"label": "y", "label_value_or_threshold": "1", "facets": {}}});
         let report = build(&analysis, None, &summary(), "T");
         let ids: Vec<&str> = report.sections.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, ["pre-training-bias"]);
+        assert_eq!(ids, ["pre-training-bias", "configuration"]);
         assert!(!report
             .guide
             .iter()
             .any(|g| g.contains("SHAP") || g.contains("Partial")));
         let empty = build(&json!({"version": "1.0"}), None, &summary(), "T");
-        assert!(empty.sections.is_empty() && empty.guide.len() == 1);
+        assert!(empty.sections.len() == 1 && empty.guide.len() == 1);
     }
 
     #[test]
-    fn errored_metrics_show_their_error_and_are_highlighted() {
+    fn errored_metrics_are_grey_with_their_reason_given_once() {
         let analysis = json!({"pre_training_bias_metrics": {"label": "y", "label_value_or_threshold": "1", "facets": {"sex": [
             {"value_or_threshold": "f", "metrics": [
                 {"name": "CDDL", "description": "Conditional Demographic Disparity in Labels (CDDL)", "value": null, "error": "Group variable is empty or not provided"},
                 {"name": "CI", "description": "Class Imbalance (CI)", "value": 0.05}]}]}}});
         let report = build(&analysis, None, &summary(), "T");
-        let table = report.sections[0]
+        let section = report
+            .sections
+            .iter()
+            .find(|s| s.id == "pre-training-bias")
+            .unwrap();
+        let table = section
             .blocks
             .iter()
             .find_map(|b| match b {
@@ -500,15 +541,15 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(table.rows[0].cells[1], "error");
-        assert!(
-            table.rows[0].cells[3].contains("Group variable is empty") && table.rows[0].notable
-        );
-        assert!(!table.rows[1].notable);
+        assert_eq!(table.rows[0].cells[1..4], ["—", "-1 to 1", "not computed"]);
+        assert!(table.rows[0].muted && !table.rows[0].notable);
+        assert!(!table.rows[1].notable && table.rows[1].cells[3] == "within band");
+        assert!(section.blocks.iter().any(|b| matches!(b, Block::Notice { text } if text.contains("CDDL: Group variable is empty"))));
         assert_eq!(
             table.source,
-            r#"analysis["pre_training_bias_metrics"]["facets"]["sex"][0]["metrics"]"#
+            r#"bias_table("pre_training_bias_metrics", "sex", 0)"#
         );
+        assert_eq!(report.sections[0].id, "findings", "the findings come first");
     }
 
     #[test]
@@ -542,6 +583,10 @@ mod tests {
         assert_eq!(order, ["b", "c", "a"]);
         assert!(
             matches!(&report.sections[1].blocks[2], Block::Notice { text } if text.contains("not supported"))
+        );
+        assert_eq!(
+            table.columns[1],
+            "Global SHAP, Model score (probability of risk = 1)"
         );
     }
 }

@@ -60,13 +60,17 @@ mod tests {
             rows: vec![Row {
                 cells: vec!["<script>".into(), "1".into()],
                 notable: true,
+                muted: false,
             }],
             source: String::new(),
         };
         let html = table(&t).unwrap();
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
-        assert!(
-            html.contains(r#"<tr class="notable">"#) && html.contains(r#"<td class="num">1</td>"#)
-        );
+        // Inline styles: the notebook shows this fragment without the page's CSS.
+        assert!(html.contains(r#"<tr class="notable" style="background:#fdece2">"#));
+        assert!(html.contains(
+            r#"<td class="num" style="text-align:right;color:#b34700;font-weight:bold">1</td>"#
+        ));
+        assert!(html.contains(r#"<td style="text-align:left">&lt;script&gt;</td>"#));
     }
 }

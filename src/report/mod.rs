@@ -5,8 +5,12 @@
 //! - [`document`] turns `analysis.json` (plus, when present, the local SHAP
 //!   values in `explanations_shap/out.csv`) into one document of sections,
 //!   tables and charts; the three formats render that same document.
+//! - [`findings`] opens the report with what is outside its band;
+//!   [`overview`] gives group sizes, base rates and model performance from
+//!   the counts kept at job time; [`appendix`] lists the configuration.
 //! - [`guide`] knows, for each bias metric, its range, where parity lies and
 //!   what it means in a sentence.
+//! - [`explanations`] builds the SHAP and PDP sections.
 //! - [`charts`] draws the SVG charts; [`local_shap`] reads `out.csv`.
 //! - [`html`], [`notebook`] and [`pdf`] render the formats; [`fonts`] holds
 //!   the font the PDF embeds, since the production image has none.
@@ -15,13 +19,17 @@
 //! network, the notebook carries its tables and charts as stored outputs,
 //! and the PDF embeds its font.
 
+pub mod appendix;
 pub mod charts;
 pub mod document;
+pub mod explanations;
+pub mod findings;
 pub mod fonts;
 pub mod guide;
 pub mod html;
 pub mod local_shap;
 pub mod notebook;
+pub mod overview;
 pub mod pdf;
 
 use crate::config::{AnalysisConfig, NameOrIndex, ReportConfig};
@@ -58,6 +66,12 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// openclarify's version.
     pub version: String,
+    /// Records, base rates and confusion counts of each facet group the
+    /// bias sections compared (empty without bias analysis).
+    pub groups: Vec<crate::bias::groups::GroupCounts>,
+    /// The effective analysis parameters, as (name, value), for the
+    /// configuration appendix.
+    pub parameters: Vec<(String, String)>,
 }
 
 impl RunSummary {
@@ -86,18 +100,20 @@ impl RunSummary {
             })
             .collect();
         let endpoint = config.predictor.as_ref().and_then(|p| {
-            p.endpoint_url
-                .clone()
-                .or_else(|| {
-                    p.endpoint_name
-                        .clone()
-                        .map(|n| format!("SageMaker endpoint {n}"))
-                })
-                .or_else(|| {
-                    p.model_name
-                        .clone()
-                        .map(|m| format!("shadow endpoint of model {m}"))
-                })
+            let url = p.endpoint_url.as_ref().map(|url| match &p.endpoint_name {
+                Some(name) => format!("HTTP endpoint {url} (config endpoint_name {name})"),
+                None => format!("HTTP endpoint {url}"),
+            });
+            url.or_else(|| {
+                p.endpoint_name
+                    .clone()
+                    .map(|n| format!("SageMaker endpoint {n}"))
+            })
+            .or_else(|| {
+                p.model_name
+                    .clone()
+                    .map(|m| format!("shadow endpoint of model {m}"))
+            })
         });
         RunSummary {
             dataset: config
@@ -112,6 +128,8 @@ impl RunSummary {
             started,
             elapsed,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            groups: Vec::new(),
+            parameters: appendix::parameters(config),
         }
     }
 
@@ -135,6 +153,8 @@ impl RunSummary {
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             elapsed: Duration::from_millis(1234),
             version: "0.0.0".into(),
+            groups: Vec::new(),
+            parameters: vec![("group_variable".into(), "job".into())],
         }
     }
 }
@@ -214,7 +234,8 @@ fn shap_columns(analysis: &Json) -> Vec<(&str, Vec<&str>)> {
 }
 
 /// A number as a reader wants it: four significant digits, no trailing
-/// zeros, scientific notation only for very large or small magnitudes.
+/// zeros, and never scientific notation: magnitudes under 0.0001 read
+/// "< 0.0001", large ones are written out.
 pub fn format_number(value: f64) -> String {
     if value.is_nan() {
         return "n/a".into();
@@ -230,8 +251,15 @@ pub fn format_number(value: f64) -> String {
     if magnitude == 0.0 {
         return "0".into();
     }
-    if !(1e-4..1e6).contains(&magnitude) {
-        return format!("{value:.3e}");
+    if magnitude < 1e-4 {
+        return if value > 0.0 {
+            "< 0.0001".into()
+        } else {
+            "> -0.0001".into()
+        };
+    }
+    if magnitude >= 1e6 {
+        return format!("{value:.0}");
     }
     let decimals = (3 - magnitude.log10().floor() as i32).max(0) as usize;
     let text = format!("{value:.decimals$}");
@@ -247,6 +275,11 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
+/// A share as a percentage with one decimal, e.g. `64.8 %`.
+pub fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,7 +292,9 @@ mod tests {
         assert_eq!(format_number(1.0), "1");
         assert_eq!(format_number(0.5), "0.5");
         assert_eq!(format_number(250000.0), "250000");
-        assert_eq!(format_number(0.00001234), "1.234e-5");
+        assert_eq!(format_number(0.00001234), "< 0.0001");
+        assert_eq!(format_number(-0.00006934), "> -0.0001");
+        assert_eq!(format_number(12345678.9), "12345679");
         assert_eq!(format_number(f64::INFINITY), "∞");
         assert_eq!(format_number(f64::NAN), "n/a");
         assert_eq!(format_number(-0.00000), "0");

@@ -1,10 +1,15 @@
 //! `report.ipynb`: the report as a Jupyter notebook (nbformat 4.5).
 //!
-//! Text goes into markdown cells. Each table and chart is a code cell whose
-//! source is the Python expression reading its data from `analysis.json`,
-//! with the rendered table (`text/html`) or chart (`image/svg+xml`) stored
-//! as the cell's output, so the notebook opens with everything shown and
-//! without running anything. The JSON is written with serde; the format is
+//! Text goes into markdown cells. The first code cell defines helpers that
+//! redraw the report's charts and tables with pandas and matplotlib from
+//! `analysis.json` and `explanations_shap/out.csv`
+//! (`templates/notebook_helpers.py`); each table and chart is then a code
+//! cell calling one of them, with the rendered table (`text/html`, its
+//! highlighting as inline styles) or chart (`image/svg+xml`) stored as the
+//! cell's output. So the notebook opens with everything shown without
+//! running anything, and "Run All" redraws the same charts and tables.
+//! Tables of data that `analysis.json` does not hold (group sizes, the
+//! findings, the configuration) are redrawn from the values in their cell. The JSON is written with serde; the format is
 //! a handful of plain objects, and `scripts/check-report.sh` validates it
 //! with the reference `nbformat` package.
 
@@ -13,20 +18,16 @@ use super::html;
 use anyhow::Result;
 use serde_json::{json, Value as Json};
 
-/// Opens the notebook's data: every later code cell reads `analysis`.
-const LOAD_ANALYSIS: &str =
-    "import json\n\n# analysis.json sits next to this notebook.\nwith open(\"analysis.json\") as f:\n    analysis = json.load(f)";
+/// Loads the data and defines the drawing helpers every later code cell
+/// calls.
+const HELPERS: &str = include_str!("templates/notebook_helpers.py");
 
 /// The notebook for `report`.
 pub fn render(report: &Report) -> Result<Vec<u8>> {
     let mut cells = Cells::default();
     cells.markdown.push(format!("# {}", escape(&report.title)));
     cells.markdown.push(markdown_table(&report.summary));
-    cells.markdown.push(format!("## {GUIDE_HEADING}"));
-    cells
-        .markdown
-        .extend(report.guide.iter().map(|p| escape(p)));
-    cells.code(LOAD_ANALYSIS, vec![]);
+    cells.code(HELPERS.trim_end(), vec![]);
     for section in &report.sections {
         cells
             .markdown
@@ -35,14 +36,12 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
             match block {
                 Block::Heading { text } => cells.markdown.push(format!("### {}", escape(text))),
                 Block::Paragraph { text } => cells.markdown.push(escape(text)),
-                Block::Notice { text } => cells
-                    .markdown
-                    .push(format!("> **Not computed:** {}", escape(text))),
+                Block::Notice { text } => cells.markdown.push(format!("> {}", escape(text))),
                 Block::Table(table) => {
                     let output = display(
                         json!({"text/html": html::table(table)?, "text/plain": plain_table(table)}),
                     );
-                    cells.code(&table.source, vec![output]);
+                    cells.code(&table_code(table), vec![output]);
                 }
                 Block::Chart(chart) => {
                     let output = display(
@@ -54,6 +53,10 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
             }
         }
     }
+    cells.markdown.push(format!("## {GUIDE_HEADING}"));
+    cells
+        .markdown
+        .extend(report.guide.iter().map(|p| escape(p)));
     cells.flush_markdown();
     let notebook = json!({
         "cells": cells.done,
@@ -66,6 +69,27 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
         "nbformat_minor": 5,
     });
     Ok(crate::output::pretty(&notebook))
+}
+
+/// The code that redraws `table`: its helper call, or `show_table` with
+/// the cells themselves (JSON strings and numbers are Python literals).
+fn table_code(table: &Table) -> String {
+    if !table.source.is_empty() {
+        return table.source.clone();
+    }
+    let flags = |f: fn(&super::document::Row) -> bool| -> Json {
+        table.rows.iter().map(|r| u8::from(f(r))).collect()
+    };
+    let rows: Vec<&Vec<String>> = table.rows.iter().map(|r| &r.cells).collect();
+    let numeric: Vec<u8> = table.numeric.iter().map(|n| u8::from(*n)).collect();
+    format!(
+        "show_table(\n    {},\n    {},\n    numeric={},\n    notable={},\n    muted={},\n)",
+        json!(table.columns),
+        json!(rows),
+        json!(numeric),
+        flags(|r| r.notable),
+        flags(|r| r.muted),
+    )
 }
 
 /// Builds the cell list, merging consecutive text into one markdown cell.

@@ -1,6 +1,6 @@
 //! `report.pdf`, written in-process with krilla: A4 pages, the bundled
 //! font embedded (subset), charts placed as vector graphics via krilla-svg.
-//! (About 600 lines with its tests: layout and rendering share their types.)
+//! (About 650 lines with its tests: layout and rendering share their types.)
 //!
 //! krilla draws but does not lay out, so layout is done here in two steps:
 //! [`layout`] places every text run, shaded box and chart on numbered pages
@@ -252,20 +252,6 @@ fn layout(report: &Report) -> Result<Pages> {
     pages.gap(8.0);
     table(&mut pages, &report.summary);
     pages.gap(6.0);
-    pages.gap(8.0);
-    pages.text(
-        GUIDE_HEADING,
-        12.5,
-        Weight::Bold,
-        INK,
-        MARGIN,
-        CONTENT_WIDTH,
-    );
-    pages.gap(2.0);
-    for paragraph in &report.guide {
-        pages.text(paragraph, BODY, Weight::Regular, INK, MARGIN, CONTENT_WIDTH);
-        pages.gap(4.0);
-    }
     for section in &report.sections {
         // Every section starts a page, as the HTML page prints.
         pages.new_page();
@@ -299,14 +285,14 @@ fn layout(report: &Report) -> Result<Pages> {
                     pages.gap(4.0);
                 }
                 Block::Notice { text } => {
-                    pages.text(
-                        &format!("Not computed: {text}"),
-                        BODY,
-                        Weight::Regular,
-                        ALERT,
-                        MARGIN,
-                        CONTENT_WIDTH,
-                    );
+                    // Warnings call for attention; reasons for what was not
+                    // computed are not findings.
+                    let colour = if text.starts_with('⚠') {
+                        ALERT
+                    } else {
+                        MUTED
+                    };
+                    pages.text(text, BODY, Weight::Regular, colour, MARGIN, CONTENT_WIDTH);
                     pages.gap(4.0);
                 }
                 Block::Table(t) => {
@@ -327,6 +313,22 @@ fn layout(report: &Report) -> Result<Pages> {
                 }
             }
         }
+    }
+    // The reading guide closes the report, after the results.
+    pages.reserve(120.0);
+    pages.gap(14.0);
+    pages.text(
+        GUIDE_HEADING,
+        12.5,
+        Weight::Bold,
+        INK,
+        MARGIN,
+        CONTENT_WIDTH,
+    );
+    pages.gap(2.0);
+    for paragraph in &report.guide {
+        pages.text(paragraph, BODY, Weight::Regular, INK, MARGIN, CONTENT_WIDTH);
+        pages.gap(4.0);
     }
     Ok(pages)
 }
@@ -381,7 +383,15 @@ fn table(pages: &mut Pages, table: &Table) {
         .iter()
         .map(|c| (c.clone(), Weight::Bold))
         .collect();
-    let draw_header = |pages: &mut Pages| row(pages, &widths, &header_cells, Some(HEADER_BG), INK);
+    let draw_header = |pages: &mut Pages| {
+        row(
+            pages,
+            &widths,
+            &table.numeric,
+            &header_cells,
+            RowLook::Header,
+        )
+    };
     draw_header(pages);
     for r in &table.rows {
         let cells: Vec<(String, Weight)> = r
@@ -394,12 +404,14 @@ fn table(pages: &mut Pages, table: &Table) {
             pages.new_page();
             draw_header(pages);
         }
-        let (background, colour) = if r.notable {
-            (Some(ALERT_BG), ALERT)
+        let look = if r.notable {
+            RowLook::Notable
+        } else if r.muted {
+            RowLook::Muted
         } else {
-            (None, INK)
+            RowLook::Plain
         };
-        row(pages, &widths, &cells, background, colour);
+        row(pages, &widths, &table.numeric, &cells, look);
     }
 }
 
@@ -413,15 +425,34 @@ fn row_height(widths: &[f32], cells: &[(String, Weight)]) -> f32 {
     lines as f32 * TABLE_TEXT * 1.35 + 2.0 * CELL_PADDING
 }
 
-/// One table row; numbers and other cells all start at the cell's left
-/// edge, which reads fine at this size and keeps wrapping simple.
+/// How a table row is drawn.
+#[derive(Clone, Copy, PartialEq)]
+enum RowLook {
+    /// The header: shaded, bold.
+    Header,
+    /// A row with nothing to point out.
+    Plain,
+    /// A highlighted row: shaded; its numbers bold in the alert colour,
+    /// its text in ink (as the HTML page draws it).
+    Notable,
+    /// Something not computed: grey text.
+    Muted,
+}
+
+/// One table row. Numeric columns are right-aligned, so signs and
+/// decimals line up; other cells start at the cell's left edge.
 fn row(
     pages: &mut Pages,
     widths: &[f32],
+    numeric: &[bool],
     cells: &[(String, Weight)],
-    background: Option<Colour>,
-    colour: Colour,
+    look: RowLook,
 ) {
+    let background = match look {
+        RowLook::Header => Some(HEADER_BG),
+        RowLook::Notable => Some(ALERT_BG),
+        RowLook::Plain | RowLook::Muted => None,
+    };
     let height = row_height(widths, cells);
     pages.reserve(height);
     let top = pages.y;
@@ -435,17 +466,28 @@ fn row(
         });
     }
     let mut x = MARGIN;
-    for ((text, weight), width) in cells.iter().zip(widths) {
-        let lines = wrap(text, TABLE_TEXT, *weight, width - 2.0 * CELL_PADDING);
+    for (column, ((text, weight), width)) in cells.iter().zip(widths).enumerate() {
+        let is_number = numeric.get(column).copied().unwrap_or(false);
+        let (colour, weight) = match look {
+            RowLook::Notable if is_number => (ALERT, Weight::Bold),
+            RowLook::Muted => (MUTED, *weight),
+            _ => (INK, *weight),
+        };
+        let lines = wrap(text, TABLE_TEXT, weight, width - 2.0 * CELL_PADDING);
         for (i, line) in lines.into_iter().enumerate() {
             let y = top + CELL_PADDING + TABLE_TEXT * (1.0 + 1.35 * i as f32);
-            let cell_colour = if *weight == Weight::Bold { INK } else { colour };
+            let left = if is_number {
+                let used = text_width(&line, TABLE_TEXT as f64, weight) as f32;
+                x + width - CELL_PADDING - used
+            } else {
+                x + CELL_PADDING
+            };
             pages.place(Placed::Text {
-                x: x + CELL_PADDING,
+                x: left,
                 y,
                 size: TABLE_TEXT,
-                weight: *weight,
-                colour: cell_colour,
+                weight,
+                colour,
                 text: line,
             });
         }
@@ -564,6 +606,7 @@ mod tests {
             .map(|i| Row {
                 cells: vec![format!("row {i}"), "1".into()],
                 notable: false,
+                muted: false,
             })
             .collect();
         let t = Table {
@@ -595,6 +638,7 @@ mod tests {
             rows: vec![Row {
                 cells: vec!["short".into(), "long ".repeat(100)],
                 notable: false,
+                muted: false,
             }],
             source: String::new(),
         };
