@@ -5,6 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use openclarify::config::Mime;
 use openclarify::dataset::value::CellRef;
 use openclarify::predictor::request::Encoder;
 
@@ -18,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let content_template = parts.next().map(String::from_utf8_lossy);
     let record_template = parts.next().map(String::from_utf8_lossy);
     let Ok(encoder) = Encoder::new(
-        CONTENT_TYPES[usize::from(choice) % CONTENT_TYPES.len()],
+        &Mime::from(CONTENT_TYPES[usize::from(choice) % CONTENT_TYPES.len()]),
         content_template.as_deref(),
         record_template.as_deref(),
     ) else {

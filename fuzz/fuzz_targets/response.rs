@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openclarify::config::NameOrIndex;
+use openclarify::config::{Mime, NameOrIndex};
 use openclarify::predictor::response::ResponseReader;
 
 /// (accept type, label locator, probability locator), as configs write them.
@@ -31,8 +31,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let (accept, label, probability) = READERS[usize::from(*choice) % READERS.len()];
     let locate = |l: Option<&str>| l.map(|s| NameOrIndex::Name(s.to_string()));
-    let reader = ResponseReader::new(accept, locate(label).as_ref(), locate(probability).as_ref())
-        .expect("the fixed locators are valid");
+    let accept = Mime::from(accept);
+    let reader = ResponseReader::new(
+        &accept,
+        locate(label).as_ref(),
+        locate(probability).as_ref(),
+    )
+    .expect("the fixed locators are valid");
     let records = usize::from(records % 8);
     if let Ok(outputs) = reader.read(body, records) {
         assert_eq!(outputs.len(), records, "one output per record");
