@@ -273,7 +273,8 @@ fn fixture() -> Fixture {
 }
 
 /// `openclarify monitor` on the fixture for one hour.
-fn monitor(f: &Fixture, model: &DemoModel, hour: u32, out: &Path, extra: &[&str]) -> Output {
+/// `model_url` is the endpoint the SHAP stage calls.
+fn monitor(f: &Fixture, model_url: &str, hour: u32, out: &Path, extra: &[&str]) -> Output {
     let start = format!("2024-01-19T{hour:02}:00:00Z");
     let end = format!("2024-01-19T{:02}:00:00Z", hour + 1);
     let mut args = vec![
@@ -285,14 +286,14 @@ fn monitor(f: &Fixture, model: &DemoModel, hour: u32, out: &Path, extra: &[&str]
         &end,
     ];
     args.extend_from_slice(extra);
-    monitor_data(f, &f.capture, model, out, &args)
+    monitor_data(f, &f.capture, model_url, out, &args)
 }
 
 /// `openclarify monitor` on captured (or merged) data in `captured`.
 fn monitor_data(
     f: &Fixture,
     captured: &Path,
-    model: &DemoModel,
+    model_url: &str,
     out: &Path,
     extra: &[&str],
 ) -> Output {
@@ -309,7 +310,7 @@ fn monitor_data(
         "--output",
         out.to_str().unwrap(),
         "--endpoint-url",
-        &model.url,
+        model_url,
     ];
     args.extend_from_slice(extra);
     openclarify(&args)
@@ -392,7 +393,7 @@ fn monitoring_a_window_against_a_baseline() {
     let table = out("joined.csv");
     let run = monitor(
         &f,
-        &model,
+        &model.url,
         19,
         &out("baseline"),
         &["--save-joined-table", table.to_str().unwrap()],
@@ -428,7 +429,7 @@ fn monitoring_a_window_against_a_baseline() {
     // The same window again: nothing drifted, so no violations file.
     let same = monitor(
         &f,
-        &model,
+        &model.url,
         19,
         &out("same"),
         &[
@@ -444,7 +445,7 @@ fn monitoring_a_window_against_a_baseline() {
     // Hour 20: injected drift.
     let drift = monitor(
         &f,
-        &model,
+        &model.url,
         20,
         &out("drift"),
         &[
@@ -555,13 +556,37 @@ fn an_empty_window_is_not_a_failure_and_writes_nothing() {
     let f = fixture();
     let model = DemoModel::start(&[]);
     let out = f.dir.path().join("empty");
-    let run = monitor(&f, &model, 22, &out, &[]);
+    let run = monitor(&f, &model.url, 22, &out, &[]);
     assert_ok(&run, "empty window");
     assert!(!out.join("analysis.json").exists());
     assert!(!out.join("constraint_violations.json").exists());
     assert!(
         String::from_utf8_lossy(&run.stderr).contains("No captured records in the analysis window")
     );
+}
+
+/// A monitoring run whose model cannot be reached (its SHAP stage calls it)
+/// ends within the retry budget with one sentence naming the endpoint, not
+/// a row, as `run` and `partial` do (tests/failures.rs).
+#[test]
+fn an_unreachable_model_ends_monitor_within_the_budget_naming_it() {
+    let f = fixture();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = f.dir.path().join("unreachable");
+    let started = std::time::Instant::now();
+    let run = monitor(&f, &url, 19, &out, &["--retry-budget", "3"]);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let reason = format!("Cannot reach the model at {url}/invocations");
+    let message = stderr
+        .lines()
+        .rfind(|l| l.contains(&reason))
+        .unwrap_or_else(|| panic!("no sentence naming {url}: {stderr}"));
+    assert!(!message.contains("row"), "blames a row: {message}");
+    assert!(!out.join("analysis.json").exists());
+    // The budget (3 s) plus the time the run takes without a model.
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]
@@ -599,9 +624,12 @@ fn join_ground_truth_writes_merged_lines_that_monitor_reads_as_they_are() {
     // The merged files need no ground truth folder, and give the same bias.
     let model = DemoModel::start(&[]);
     let direct = f.dir.path().join("direct");
-    assert_ok(&monitor(&f, &model, 19, &direct, &[]), "monitor on capture");
+    assert_ok(
+        &monitor(&f, &model.url, 19, &direct, &[]),
+        "monitor on capture",
+    );
     let from_merged = f.dir.path().join("from-merged");
-    let run = monitor_data(&f, &merged, &model, &from_merged, &[]);
+    let run = monitor_data(&f, &merged, &model.url, &from_merged, &[]);
     assert_ok(&run, "monitor on merged");
     let (a, b) = (
         read_json(&direct.join("analysis.json")),
@@ -787,7 +815,7 @@ fn monitored_bias_equals_smclarify_on_the_joined_table() {
     let table = out("joined.csv");
     let run = monitor(
         &f,
-        &model,
+        &model.url,
         19,
         &out("window"),
         &["--save-joined-table", table.to_str().unwrap()],
