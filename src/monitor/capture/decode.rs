@@ -8,7 +8,6 @@ use crate::config::NameOrIndex;
 use crate::dataset::value::Cell;
 use crate::error::{JobError, Result};
 use jmespath::{Expression, Variable};
-use std::borrow::Cow;
 
 /// A compiled locator: a column index (CSV) or a JMESPath (JSON).
 enum Locator {
@@ -173,26 +172,21 @@ impl Decoder {
     fn features(&self, input: &Payload) -> std::result::Result<Vec<Vec<Cell>>, String> {
         let text = input.text()?;
         match input.body(&text) {
-            Body::Csv => csv_rows(&text)
-                .into_iter()
-                .map(|row| {
-                    row.map(|fields| {
-                        // Room for the label and predicted label a joined
-                        // row appends, so that appending does not reallocate.
-                        let mut cells = Vec::with_capacity(fields.len() + 2);
-                        let features = fields
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| !self.excluded.contains(i))
-                            .map(|(_, f)| f);
-                        cells.extend(features.enumerate().map(|(k, f)| match self.decodes(k) {
-                            true => Cell::Text(f.as_bytes().into()),
-                            false => Cell::Missing,
-                        }));
-                        cells
-                    })
-                })
-                .collect(),
+            Body::Csv => for_csv_rows(&text, |fields| {
+                // Room for the label and predicted label a joined row
+                // appends, so that appending does not reallocate.
+                let mut cells = Vec::with_capacity(fields.len() + 2);
+                let features = fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !self.excluded.contains(i))
+                    .map(|(_, f)| f);
+                cells.extend(features.enumerate().map(|(k, f)| match self.decodes(k) {
+                    true => Cell::Text(f.as_bytes().into()),
+                    false => Cell::Missing,
+                }));
+                Ok(cells)
+            }),
             Body::Json => {
                 let found = self.locate_features(&json(&text)?)?;
                 match found.as_array() {
@@ -240,32 +234,24 @@ impl Decoder {
                     Some(Locator::Index(i)) => Some(*i),
                     _ => None,
                 };
-                let pick = |fields: &[Cow<str>], i: usize, key: &str| {
+                let pick = |fields: &[&str], i: usize, key: &str| {
                     fields.get(i).map(|f| f.to_string()).ok_or_else(|| {
                         format!("{key} is column {i} but the answer line has {} columns", fields.len())
                     })
                 };
-                csv_rows(&text)
-                    .into_iter()
-                    .map(|row| {
-                        let fields = row?;
-                        match (index(probability), index(inference)) {
-                            (Some(i), _) => {
-                                score_label(&pick(&fields, i, "probability_attribute")?, self.threshold)
-                            }
-                            (None, Some(i)) => Ok(Cell::Text(
-                                pick(&fields, i, "inference_attribute")?.into_bytes().into(),
-                            )),
-                            (None, None) if fields.len() == 1 => {
-                                score_label(&fields[0], self.threshold)
-                            }
-                            (None, None) => Err(format!(
-                                "the CSV answer line has {} columns; set inference_attribute or probability_attribute to the column index of the label or score",
-                                fields.len()
-                            )),
-                        }
-                    })
-                    .collect()
+                for_csv_rows(&text, |fields| match (index(probability), index(inference)) {
+                    (Some(i), _) => {
+                        score_label(&pick(fields, i, "probability_attribute")?, self.threshold)
+                    }
+                    (None, Some(i)) => Ok(Cell::Text(
+                        pick(fields, i, "inference_attribute")?.into_bytes().into(),
+                    )),
+                    (None, None) if fields.len() == 1 => score_label(fields[0], self.threshold),
+                    (None, None) => Err(format!(
+                        "the CSV answer line has {} columns; set inference_attribute or probability_attribute to the column index of the label or score",
+                        fields.len()
+                    )),
+                })
             }
             (Body::Json, probability, inference) => {
                 let doc = json(&text)?;
@@ -375,27 +361,34 @@ fn json_lines(text: &str) -> impl Iterator<Item = std::result::Result<Variable, 
     text.lines().filter(|l| !l.trim().is_empty()).map(json)
 }
 
-/// The rows of a CSV body. Bodies without quotes (nearly all captured
-/// traffic) are split directly, borrowing the text; quoted ones go through
-/// the csv crate, whose reader costs an 8 KB buffer per body.
-fn csv_rows(text: &str) -> Vec<std::result::Result<Vec<Cow<'_, str>>, String>> {
+/// `each` applied to the fields of every row of a CSV body, in order.
+/// Bodies without quotes (nearly all captured traffic) are split directly,
+/// borrowing the text into one field buffer reused row after row; quoted
+/// ones go through the csv crate, whose reader costs an 8 KB buffer per body.
+fn for_csv_rows<T>(
+    text: &str,
+    mut each: impl FnMut(&[&str]) -> std::result::Result<T, String>,
+) -> std::result::Result<Vec<T>, String> {
+    let mut rows = Vec::new();
     if !text.contains('"') {
-        return text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| Ok(l.split(',').map(Cow::Borrowed).collect()))
-            .collect();
+        let mut fields = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            fields.clear();
+            fields.extend(line.split(','));
+            rows.push(each(&fields)?);
+        }
+        return Ok(rows);
     }
-    csv::ReaderBuilder::new()
+    let records = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes())
-        .into_records()
-        .map(|r| {
-            r.map(|rec| rec.iter().map(|f| Cow::Owned(f.to_string())).collect())
-                .map_err(|e| format!("not valid CSV: {e}"))
-        })
-        .collect()
+        .into_records();
+    for record in records {
+        let record = record.map_err(|e| format!("not valid CSV: {e}"))?;
+        rows.push(each(&record.iter().collect::<Vec<_>>())?);
+    }
+    Ok(rows)
 }
 
 fn cells(v: &Variable) -> Vec<Cell> {

@@ -9,6 +9,7 @@ use crate::error::{JobError, Result};
 use rayon::prelude::*;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 
 /// What a scan saw, for the log and for "empty window" decisions.
@@ -36,8 +37,11 @@ pub struct Decoded {
 }
 
 /// Events parsed per batch: events are decoded in parallel within a batch,
-/// and memory holds one batch.
+/// and memory holds a few batches.
 const BATCH_EVENTS: usize = 4096;
+
+/// Batches the reading thread may have ready before the decoder takes them.
+const BATCHES_AHEAD: usize = 2;
 
 /// An event waiting in a batch: a capture line still to parse, or an
 /// event built from batch-transform files.
@@ -56,70 +60,134 @@ struct Item {
 /// Streams the events under `captured` (recursively, files in path order,
 /// then the batch transforms its manifests list) that fall in `window`,
 /// decoded into records, in batches handed to `sink` in that order.
+///
+/// Three stages overlap, so that a run is not the sum of them: a thread
+/// reads lines into batches, the pool decodes batch k, and `sink` takes
+/// batch k - 1 meanwhile.
 pub fn scan(
     captured: &Path,
     window: &Window,
     decoder: &Decoder,
     ground_truth: Option<&GroundTruth>,
-    mut sink: impl FnMut(Vec<Decoded>) -> Result<()>,
+    sink: impl FnMut(Vec<Decoded>) -> Result<()> + Send,
 ) -> Result<Stats> {
-    let mut stats = Stats::default();
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH_EVENTS);
-    let mut flush = |batch: &mut Vec<Item>, stats: &mut Stats| -> Result<()> {
-        let decoded: Vec<Option<(Decoded, bool)>> = batch
-            .par_drain(..)
-            .map(|item| decode(item, window, decoder, ground_truth))
-            .collect::<Result<_>>()?;
-        stats.events += decoded.len() as u64;
-        let mut kept = Vec::with_capacity(decoded.len());
-        for d in decoded {
-            match d {
-                None => stats.outside_window += 1,
-                Some((d, joined)) => {
-                    stats.records += d.records.features.len() as u64;
-                    stats.without_ground_truth += !joined as u64;
-                    kept.push(d);
+    let (files, manifests) = capture_files(captured)?;
+    let (batches, received) = mpsc::sync_channel(BATCHES_AHEAD);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_batches(files, manifests, batches));
+        let decoded = decode_batches(received, window, decoder, ground_truth, sink);
+        // The reader has ended: it finished, or its next send failed once
+        // the decoder dropped the receiving end.
+        let files = reader
+            .join()
+            .map_err(|_| JobError::algorithm("The capture reading thread stopped unexpectedly."))?;
+        Ok(Stats { files, ..decoded? })
+    })
+}
+
+/// The reading stage: the lines of every capture file, then the events of
+/// the batch transforms, in batches of [`BATCH_EVENTS`] sent to the decoder
+/// (a read error is sent in their place). Returns how many files it read.
+fn read_batches(
+    files: Vec<PathBuf>,
+    manifests: Vec<PathBuf>,
+    batches: SyncSender<Result<Vec<Item>>>,
+) -> u64 {
+    let mut read = 0;
+    let mut batch = Vec::with_capacity(BATCH_EVENTS);
+    // `false` when the decoder stopped listening (it failed): stop reading.
+    let push = |item: Item, batch: &mut Vec<Item>| -> bool {
+        batch.push(item);
+        batch.len() < BATCH_EVENTS
+            || batches
+                .send(Ok(std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS))))
+                .is_ok()
+    };
+    let outcome = (|| -> Result<()> {
+        for file in files {
+            read += 1;
+            let reader = std::io::BufReader::new(crate::dataset::files::open(&file)?);
+            let file: Arc<Path> = file.into();
+            for (n, line) in reader.lines().enumerate() {
+                let line = line.map_err(|e| read_error(&file, e))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let (file, line, event) = (file.clone(), n + 1, Pending::Line(line));
+                if !push(Item { file, line, event }, &mut batch) {
+                    return Ok(());
                 }
             }
         }
-        sink(kept)
-    };
-    let mut push = |item: Item, stats: &mut Stats| -> Result<()> {
-        batch.push(item);
-        match batch.len() == BATCH_EVENTS {
-            true => flush(&mut batch, stats),
-            false => Ok(()),
+        for transform in manifest::pair(&manifests)? {
+            read += 1;
+            let mut last: Option<Arc<Path>> = None;
+            manifest::for_each_event(&transform, |file, line, event| {
+                let file = match &last {
+                    Some(f) if **f == *file => f.clone(),
+                    _ => last.insert(file.into()).clone(),
+                };
+                let event = Pending::Built(Box::new(event));
+                match push(Item { file, line, event }, &mut batch) {
+                    true => Ok(()),
+                    false => Err(JobError::algorithm("the decoder stopped")),
+                }
+            })?;
         }
-    };
-    let (files, manifests) = capture_files(captured)?;
-    for file in files {
-        stats.files += 1;
-        let reader = std::io::BufReader::new(crate::dataset::files::open(&file)?);
-        let file: Arc<Path> = file.into();
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.map_err(|e| read_error(&file, e))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let event = Pending::Line(line);
-            let (file, line) = (file.clone(), n + 1);
-            push(Item { file, line, event }, &mut stats)?;
-        }
+        Ok(())
+    })();
+    // After a failed send the decoder is gone and this send fails too: fine.
+    let _ = batches.send(outcome.map(|()| batch));
+    read
+}
+
+/// The decoding stage: each batch decoded in parallel while `sink` takes
+/// the batch before it. Returns the counts (all but `files`).
+fn decode_batches(
+    batches: Receiver<Result<Vec<Item>>>,
+    window: &Window,
+    decoder: &Decoder,
+    ground_truth: Option<&GroundTruth>,
+    mut sink: impl FnMut(Vec<Decoded>) -> Result<()> + Send,
+) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let mut ready: Option<Vec<Decoded>> = None;
+    for batch in batches {
+        let batch = batch?;
+        let waiting = ready.take();
+        let (decoded, sunk) = rayon::join(
+            || -> Result<Vec<Option<(Decoded, bool)>>> {
+                batch
+                    .into_par_iter()
+                    .map(|item| decode(item, window, decoder, ground_truth))
+                    .collect()
+            },
+            || waiting.map_or(Ok(()), &mut sink),
+        );
+        sunk?;
+        ready = Some(count(decoded?, &mut stats));
     }
-    for transform in manifest::pair(&manifests)? {
-        stats.files += 1;
-        let mut last: Option<Arc<Path>> = None;
-        manifest::for_each_event(&transform, |file, line, event| {
-            let file = match &last {
-                Some(f) if **f == *file => f.clone(),
-                _ => last.insert(file.into()).clone(),
-            };
-            let event = Pending::Built(Box::new(event));
-            push(Item { file, line, event }, &mut stats)
-        })?;
+    if let Some(last) = ready {
+        sink(last)?;
     }
-    flush(&mut batch, &mut stats)?;
     Ok(stats)
+}
+
+/// Counts a decoded batch into `stats` and keeps the events in the window.
+fn count(decoded: Vec<Option<(Decoded, bool)>>, stats: &mut Stats) -> Vec<Decoded> {
+    stats.events += decoded.len() as u64;
+    let mut kept = Vec::with_capacity(decoded.len());
+    for d in decoded {
+        match d {
+            None => stats.outside_window += 1,
+            Some((d, joined)) => {
+                stats.records += d.records.features.len() as u64;
+                stats.without_ground_truth += !joined as u64;
+                kept.push(d);
+            }
+        }
+    }
+    kept
 }
 
 /// The files under `captured`, recursively: capture (or merged) JSON Lines
