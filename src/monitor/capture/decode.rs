@@ -122,7 +122,7 @@ impl Decoder {
     pub(super) fn records(
         &self,
         event: &Event,
-        ground_truth: Option<&Payload>,
+        ground_truth: Option<&Payload<'_>>,
     ) -> std::result::Result<Records, String> {
         // Named only on failure: formatting it for every event cost an allocation each.
         let name = || event.metadata.name();
@@ -169,7 +169,7 @@ impl Decoder {
         })
     }
 
-    fn features(&self, input: &Payload) -> std::result::Result<Vec<Vec<Cell>>, String> {
+    fn features(&self, input: &Payload<'_>) -> std::result::Result<Vec<Vec<Cell>>, String> {
         let text = input.text()?;
         match input.body(&text) {
             Body::Csv => for_csv_rows(&text, |fields| {
@@ -223,7 +223,7 @@ impl Decoder {
     /// The predicted labels: a score from `probability_attribute` compared
     /// with the threshold (strictly greater predicts 1), else the label at
     /// `inference_attribute`, else a CSV answer's single value as a score.
-    fn predictions(&self, output: &Payload) -> std::result::Result<Vec<Cell>, String> {
+    fn predictions(&self, output: &Payload<'_>) -> std::result::Result<Vec<Cell>, String> {
         let text = output.text()?;
         let threshold = |v: &Variable| self.scored(v);
         match (output.body(&text), &self.probability, &self.inference) {
@@ -305,7 +305,7 @@ impl Decoder {
     /// The labels of ground truth: one per line for CSV; the config's
     /// `label` JMESPath applied to a JSON document (or to each JSON Lines
     /// line).
-    fn labels(&self, truth: &Payload) -> std::result::Result<Vec<Cell>, String> {
+    fn labels(&self, truth: &Payload<'_>) -> std::result::Result<Vec<Cell>, String> {
         let text = truth.text()?;
         if truth.body(&text) == Body::Csv {
             return Ok(text
@@ -412,7 +412,7 @@ mod tests {
         Decoder::new(&attributes, label.as_ref()).unwrap()
     }
 
-    fn event(line: &str) -> Event {
+    fn event(line: &str) -> Event<'_> {
         serde_json::from_str(line).unwrap()
     }
 

@@ -6,23 +6,36 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// One part of a capture line: a request, an answer, or ground truth.
+/// Text borrows the line it was parsed from where JSON escapes allow
+/// (`'static` when owned): an event is parsed for every captured line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Payload {
+pub struct Payload<'a> {
     /// MIME type the endpoint saw (absent for ground truth).
     #[serde(
         rename = "observedContentType",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        borrow
     )]
-    pub content_type: Option<String>,
+    pub content_type: Option<Cow<'a, str>>,
     /// The body, as text or base64.
-    pub data: String,
+    #[serde(borrow)]
+    pub data: Cow<'a, str>,
     /// `CSV`, `JSON` or `BASE64`.
-    #[serde(default)]
-    pub encoding: Option<String>,
+    #[serde(default, borrow)]
+    pub encoding: Option<Cow<'a, str>>,
 }
 
-impl Payload {
+impl Payload<'_> {
+    /// The same payload owning its text, to be kept after its line is gone.
+    pub fn into_owned(self) -> Payload<'static> {
+        Payload {
+            content_type: self.content_type.map(|t| Cow::Owned(t.into_owned())),
+            data: Cow::Owned(self.data.into_owned()),
+            encoding: self.encoding.map(|e| Cow::Owned(e.into_owned())),
+        }
+    }
+
     /// The body as text, base64 decoded when its encoding says so.
     pub(super) fn text(&self) -> std::result::Result<Cow<'_, str>, String> {
         if !self
@@ -87,20 +100,20 @@ pub(super) enum Body {
 
 /// `eventMetadata`.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct Metadata {
+pub struct Metadata<'a> {
     /// The capture's own id; ground truth is keyed by it when the request
     /// had no inference id.
-    #[serde(rename = "eventId", default)]
-    pub event_id: Option<String>,
+    #[serde(rename = "eventId", default, borrow)]
+    pub event_id: Option<Cow<'a, str>>,
     /// The caller's `InferenceId`, the preferred join key.
-    #[serde(rename = "inferenceId", default)]
-    pub inference_id: Option<String>,
+    #[serde(rename = "inferenceId", default, borrow)]
+    pub inference_id: Option<Cow<'a, str>>,
     /// When the endpoint answered.
-    #[serde(rename = "inferenceTime", default)]
-    pub inference_time: Option<String>,
+    #[serde(rename = "inferenceTime", default, borrow)]
+    pub inference_time: Option<Cow<'a, str>>,
 }
 
-impl Metadata {
+impl Metadata<'_> {
     /// The id ground truth joins on: `inferenceId`, else `eventId`.
     pub fn join_key(&self) -> Option<&str> {
         self.inference_id.as_deref().or(self.event_id.as_deref())
@@ -118,25 +131,25 @@ impl Metadata {
 
 /// `captureData`: what the endpoint was asked and what it answered.
 #[derive(Debug, Deserialize)]
-pub(super) struct CaptureData {
+pub(super) struct CaptureData<'a> {
     /// The request.
-    #[serde(rename = "endpointInput")]
-    pub(super) input: Option<Payload>,
+    #[serde(rename = "endpointInput", borrow)]
+    pub(super) input: Option<Payload<'a>>,
     /// The answer.
-    #[serde(rename = "endpointOutput")]
-    pub(super) output: Option<Payload>,
+    #[serde(rename = "endpointOutput", borrow)]
+    pub(super) output: Option<Payload<'a>>,
 }
 
 /// One capture line (or merged line), as far as monitoring reads it.
 #[derive(Debug, Deserialize)]
-pub(super) struct Event {
+pub(super) struct Event<'a> {
     /// The request and the answer.
-    #[serde(rename = "captureData")]
-    pub(super) capture: Option<CaptureData>,
+    #[serde(rename = "captureData", borrow)]
+    pub(super) capture: Option<CaptureData<'a>>,
     /// Ids and time.
-    #[serde(rename = "eventMetadata", default)]
-    pub(super) metadata: Metadata,
+    #[serde(rename = "eventMetadata", default, borrow)]
+    pub(super) metadata: Metadata<'a>,
     /// The ground truth a merged line carries.
-    #[serde(rename = "groundTruthData")]
-    pub(super) ground_truth: Option<Payload>,
+    #[serde(rename = "groundTruthData", borrow)]
+    pub(super) ground_truth: Option<Payload<'a>>,
 }

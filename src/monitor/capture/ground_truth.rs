@@ -11,11 +11,11 @@ use std::path::Path;
 
 /// A ground-truth line.
 #[derive(Debug, Deserialize)]
-struct GroundTruthLine {
-    #[serde(rename = "groundTruthData")]
-    data: Payload,
-    #[serde(rename = "eventMetadata", default)]
-    metadata: Metadata,
+struct GroundTruthLine<'a> {
+    #[serde(rename = "groundTruthData", borrow)]
+    data: Payload<'a>,
+    #[serde(rename = "eventMetadata", default, borrow)]
+    metadata: Metadata<'a>,
 }
 
 /// Ground truth by the id it was uploaded under (`eventMetadata.eventId`
@@ -23,7 +23,7 @@ struct GroundTruthLine {
 /// event id).
 #[derive(Debug, Default)]
 pub struct GroundTruth {
-    by_id: FxHashMap<String, Payload>,
+    by_id: FxHashMap<String, Payload<'static>>,
 }
 
 impl GroundTruth {
@@ -51,7 +51,7 @@ impl GroundTruth {
                         n + 1
                     )));
                 };
-                by_id.insert(id, parsed.data);
+                by_id.insert(id.into_owned(), parsed.data.into_owned());
             }
         }
         tracing::info!(records = by_id.len(), "ground truth read");
@@ -60,7 +60,7 @@ impl GroundTruth {
 
     /// The ground truth of an event: by `inferenceId` when the event has
     /// one (and only by it), otherwise by `eventId`.
-    pub fn find(&self, metadata: &Metadata) -> Option<&Payload> {
+    pub fn find(&self, metadata: &Metadata<'_>) -> Option<&Payload<'static>> {
         self.by_id.get(metadata.join_key()?)
     }
 }
@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn joins_on_inference_id_only_when_there_is_one() {
         let mut by_id = FxHashMap::default();
-        let payload = |d: &str| Payload {
+        let payload = |d: &'static str| Payload {
             content_type: None,
             data: d.into(),
             encoding: Some("CSV".into()),
@@ -81,7 +81,7 @@ mod tests {
         by_id.insert("e1".to_string(), payload("0"));
         by_id.insert("e2".to_string(), payload("0"));
         let gt = GroundTruth { by_id };
-        let meta = |e: &str, i: Option<&str>| Metadata {
+        let meta = |e: &'static str, i: Option<&'static str>| Metadata {
             event_id: Some(e.into()),
             inference_id: i.map(Into::into),
             inference_time: None,

@@ -123,7 +123,7 @@ pub fn listed(manifest: &Path) -> Result<Vec<PathBuf>> {
 /// Memory holds one input file and its output.
 pub(super) fn for_each_event(
     transform: &Transform,
-    mut each: impl FnMut(&Path, usize, Event) -> Result<()>,
+    mut each: impl FnMut(&Path, usize, Event<'static>) -> Result<()>,
 ) -> Result<()> {
     let inputs = listed(&transform.input)?;
     let outputs = listed(&transform.output)?;
@@ -162,7 +162,11 @@ fn hour_of(manifest: &Path) -> Option<String> {
 
 /// Pairs an input file with its output file: one event for a file that is
 /// one JSON document, else one per line.
-fn file_events(input: &Path, output: &Path, hour: Option<&str>) -> Result<Vec<(usize, Event)>> {
+fn file_events(
+    input: &Path,
+    output: &Path,
+    hour: Option<&str>,
+) -> Result<Vec<(usize, Event<'static>)>> {
     let read = |path: &Path| {
         crate::dataset::files::read_all(path).and_then(|bytes| {
             String::from_utf8(bytes)
@@ -200,9 +204,9 @@ fn file_events(input: &Path, output: &Path, hour: Option<&str>) -> Result<Vec<(u
 
 /// An event from a transform's input and output text. An output wrapped
 /// by `GenerateInferenceId` gives the event its inference id and time.
-fn event(input: &str, output: &str, hour: Option<&str>) -> Event {
+fn event(input: &str, output: &str, hour: Option<&str>) -> Event<'static> {
     let mut metadata = Metadata {
-        inference_time: hour.map(str::to_string),
+        inference_time: hour.map(|h| h.to_string().into()),
         ..Metadata::default()
     };
     let mut answer = output.to_string();
@@ -212,7 +216,7 @@ fn event(input: &str, output: &str, hour: Option<&str>) -> Event {
                 Json::String(s) => s,
                 other => other.to_string(),
             };
-            let text = |v: Option<Json>| v.and_then(|v| v.as_str().map(str::to_string));
+            let text = |v: Option<Json>| v.and_then(|v| v.as_str().map(|s| s.to_string().into()));
             metadata.inference_id = text(wrapped.remove("SageMakerInferenceId"));
             if let Some(t) = text(wrapped.remove("SageMakerInferenceTime")) {
                 metadata.inference_time = Some(t);
@@ -223,7 +227,7 @@ fn event(input: &str, output: &str, hour: Option<&str>) -> Event {
         let json = data.trim_start().starts_with(['{', '[']);
         Payload {
             content_type: Some(if json { "application/json" } else { "text/csv" }.into()),
-            data,
+            data: data.into(),
             encoding: None,
         }
     };
@@ -313,7 +317,7 @@ mod tests {
         );
         let output = second.capture.as_ref().unwrap().output.as_ref().unwrap();
         assert_eq!(
-            (output.data.as_str(), output.content_type.as_deref()),
+            (output.data.as_ref(), output.content_type.as_deref()),
             ("0.2", Some("text/csv"))
         );
     }

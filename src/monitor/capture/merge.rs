@@ -7,6 +7,7 @@ use super::ground_truth::GroundTruth;
 use super::scan::{capture_files, Stats};
 use super::{read_error, Window};
 use crate::error::{JobError, Result};
+use serde::Deserialize;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -48,9 +49,10 @@ pub fn join_ground_truth(
                 .map_err(|e| {
                 JobError::client(format!("{}: not a captured event ({e}).", at()))
             })?;
-            let metadata: Metadata =
-                serde_json::from_value(doc.get("eventMetadata").cloned().unwrap_or_default())
-                    .unwrap_or_default();
+            let metadata = doc
+                .get("eventMetadata")
+                .and_then(|m| Metadata::deserialize(m).ok())
+                .unwrap_or_default();
             if !window.contains(metadata.inference_time.as_deref()) {
                 stats.outside_window += 1;
                 continue;

@@ -47,7 +47,7 @@ const BATCHES_AHEAD: usize = 2;
 /// event built from batch-transform files.
 enum Pending {
     Line(String),
-    Built(Box<Event>),
+    Built(Box<Event<'static>>),
 }
 
 /// Where a pending event came from, for error messages.
@@ -100,7 +100,10 @@ fn read_batches(
         batch.push(item);
         batch.len() < BATCH_EVENTS
             || batches
-                .send(Ok(std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS))))
+                .send(Ok(std::mem::replace(
+                    batch,
+                    Vec::with_capacity(BATCH_EVENTS),
+                )))
                 .is_ok()
     };
     let outcome = (|| -> Result<()> {
@@ -207,14 +210,19 @@ fn decode(
     ground_truth: Option<&GroundTruth>,
 ) -> Result<Option<(Decoded, bool)>> {
     let at = || format!("{} line {}", item.file.display(), item.line);
-    let event: Event = match item.event {
+    // The parsed event borrows its line's text where JSON escapes allow.
+    let line: String;
+    let event: Event<'_> = match item.event {
         Pending::Built(event) => *event,
-        Pending::Line(line) => serde_json::from_str(&line).map_err(|e| {
+        Pending::Line(text) => {
+            line = text;
+            serde_json::from_str(&line).map_err(|e| {
             JobError::client(format!(
                 "{}: not a captured event ({e}); expected SageMaker data-capture JSON Lines (captureData, eventMetadata).",
                 at()
             ))
-        })?,
+        })?
+        }
     };
     if !window.contains(event.metadata.inference_time.as_deref()) {
         return Ok(None);
