@@ -120,7 +120,8 @@ fn full_analysis_renders_every_section_in_every_format() {
         title: Some("Everything".into()),
     };
     let local = fixture.join("explanations_shap/out.csv");
-    let written = write_reports(&analysis, Some(&local), None, &summary, &config, dir.path()).unwrap();
+    let written =
+        write_reports(&analysis, Some(&local), None, &summary, &config, dir.path()).unwrap();
     let names: Vec<_> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap())
@@ -251,7 +252,10 @@ fn standard_errors_of_global_shap_values_are_drawn_when_present() {
     let (html, notebook) = render(&with_errors);
     assert!(html.contains(">0.05 ± 0.004</td>") && html.contains(">0.02 ± 0.001</td>"));
     assert!(html.contains("Whiskers span ±1 standard error"));
-    assert!(notebook.contains("0.05 ± 0.004"), "the notebook's stored table");
+    assert!(
+        notebook.contains("0.05 ± 0.004"),
+        "the notebook's stored table"
+    );
     let (html, _) = render(&without);
     assert!(!html.contains('±') && !html.contains("Whiskers"));
 }

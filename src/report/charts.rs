@@ -568,10 +568,22 @@ fn share_strip(
     share: &[f64],
     px: &dyn Fn(f64) -> f64,
 ) {
-    let tallest = share.iter().copied().filter(|s| s.is_finite()).fold(0.0, f64::max);
+    let tallest = share
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .fold(0.0, f64::max);
     let cap = nice_ceiling(tallest.max(0.01));
     let bottom = top + SHARE_STRIP;
-    canvas.text(left, top - 6.0, "% of records", SMALL, Anchor::Start, MUTED, Weight::Regular);
+    canvas.text(
+        left,
+        top - 6.0,
+        "% of records",
+        SMALL,
+        Anchor::Start,
+        MUTED,
+        Weight::Regular,
+    );
     for (value, y) in [(0.0, bottom), (cap, top)] {
         canvas.line(left, y, right, y, GRID, 1.0);
         canvas.text(
@@ -1034,8 +1046,7 @@ mod tests {
         let categories = ["a".to_string(), "b".to_string()];
         let plain = bar_chart("t", &categories, &series, "v").markup;
         let errors = [Some(vec![0.1, f64::NAN])];
-        let whiskered =
-            bar_chart_with_errors("t", &categories, &series, &errors, "v").markup;
+        let whiskered = bar_chart_with_errors("t", &categories, &series, &errors, "v").markup;
         let lines = |svg: &str| svg.matches(&format!(r#"stroke="{INK}""#)).count();
         // One whisker for a, with its two caps; none for b (NaN).
         assert_eq!(lines(&whiskered), lines(&plain) + 3);

@@ -561,11 +561,22 @@ mod tests {
             })
             .unwrap();
         // Grouped by kind: CI (representation) before CDDL (label rates).
-        assert_eq!(table.rows[0].cells[..4], ["representation", "Class Imbalance (CI)", "0.05", "within band"]);
+        assert_eq!(
+            table.rows[0].cells[..4],
+            [
+                "representation",
+                "Class Imbalance (CI)",
+                "0.05",
+                "within band"
+            ]
+        );
         assert_eq!(table.rows[1].cells[2..4], ["—", "not computed"]);
         assert!(table.rows[1].muted && !table.rows[1].notable);
         assert!(!table.rows[0].notable);
-        assert_eq!(table.rows[0].cells[4], "The facet group is the smaller one: 5.0 points of all records fewer than the rest.");
+        assert_eq!(
+            table.rows[0].cells[4],
+            "The facet group is the smaller one: 5.0 points of all records fewer than the rest."
+        );
         assert!(section.blocks.iter().any(|b| matches!(b, Block::Notice { text } if text.contains("CDDL: Group variable is empty"))));
         assert_eq!(
             table.source,

@@ -284,17 +284,26 @@ mod tests {
             "No difference between the facet group and the rest."
         );
         let di = metric_guide("DI").unwrap();
-        assert!(di.tells(0.829).starts_with("The facet group gets positive predictions at 83 % of the rest's rate: less often"));
+        assert!(di.tells(0.829).starts_with(
+            "The facet group gets positive predictions at 83 % of the rest's rate: less often"
+        ));
         assert!(di.tells(1.3).ends_with("more often."));
         let kl = metric_guide("KL").unwrap();
         assert_eq!(kl.tells(0.2), kl.meaning);
-        assert!(metric_guide("TE").unwrap().tells(0.333).contains("0.333 more"));
+        assert!(metric_guide("TE")
+            .unwrap()
+            .tells(0.333)
+            .contains("0.333 more"));
     }
 
     #[test]
     fn di_and_dppl_disagreements_are_explained_both_ways() {
-        assert!(di_dppl_disagreement(0.829, 0.1476).unwrap().starts_with("DI passes"));
-        assert!(di_dppl_disagreement(0.5, 0.05).unwrap().starts_with("DI is outside"));
+        assert!(di_dppl_disagreement(0.829, 0.1476)
+            .unwrap()
+            .starts_with("DI passes"));
+        assert!(di_dppl_disagreement(0.5, 0.05)
+            .unwrap()
+            .starts_with("DI is outside"));
         assert_eq!(di_dppl_disagreement(0.9, 0.05), None);
         assert_eq!(di_dppl_disagreement(0.5, 0.3), None);
     }
@@ -319,7 +328,10 @@ mod tests {
             let guide = metric_guide(name).unwrap();
             if let Some(signs) = guide.signs {
                 assert_ne!(signs.above, signs.below, "{name}");
-                assert!(signs.above.contains("{n}") && signs.below.contains("{n}"), "{name}");
+                assert!(
+                    signs.above.contains("{n}") && signs.below.contains("{n}"),
+                    "{name}"
+                );
             }
         }
     }

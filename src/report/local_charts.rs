@@ -48,7 +48,11 @@ pub struct SwarmRow {
 
 /// `t` (0 to 1) on the scale from [`LOW`] to [`HIGH`], as `#rrggbb`.
 fn level_colour(t: f64) -> String {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
     let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
     format!(
         "#{:02x}{:02x}{:02x}",
@@ -98,11 +102,9 @@ fn swarm_offsets(xs: &[f64], radius: f64, limit: f64) -> Vec<f64> {
             .find(|y| near.iter().all(|ny| (*ny - **y).abs() >= step))
             // A full column: overlap at the slot with the fewest neighbours.
             .or_else(|| {
-                candidates.iter().min_by_key(|y| {
-                    near.iter()
-                        .filter(|ny| (**ny - **y).abs() < step)
-                        .count()
-                })
+                candidates
+                    .iter()
+                    .min_by_key(|y| near.iter().filter(|ny| (**ny - **y).abs() < step).count())
             })
             .copied()
             .unwrap_or(0.0);
@@ -285,7 +287,13 @@ pub fn waterfall(
         canvas.open_group(&format!("{label}: {}", signed(*value)));
         plot.row_label(&mut canvas, label, middle);
         let colour = hex(if *value >= 0.0 { HIGH } else { LOW });
-        canvas.rect(from.min(to), middle - 7.0, (to - from).abs().max(1.0), 14.0, &colour);
+        canvas.rect(
+            from.min(to),
+            middle - 7.0,
+            (to - from).abs().max(1.0),
+            14.0,
+            &colour,
+        );
         let (x, anchor) = if *value >= 0.0 {
             (from.max(to) + 3.0, Anchor::Start)
         } else {

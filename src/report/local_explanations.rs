@@ -4,10 +4,10 @@
 
 use super::document::{py, Block, Chart};
 use super::explanations::Context;
+use super::format_number;
 use super::local_charts::{self, Shade, SwarmRow};
 use super::local_shap::{LocalShap, Record};
 use super::records::FeatureValues;
-use super::format_number;
 use crate::dataset::value::Value;
 use crate::layout::LOCAL_SHAP_FILE;
 use std::collections::HashMap;
@@ -259,7 +259,11 @@ mod tests {
             (
                 "age",
                 ColumnKind::Int,
-                vec![(0, Value::Int(20)), (1, Value::Int(60)), (2, Value::Int(40))],
+                vec![
+                    (0, Value::Int(20)),
+                    (1, Value::Int(60)),
+                    (2, Value::Int(40)),
+                ],
             ),
             (
                 "housing",

@@ -300,7 +300,11 @@ mod tests {
         assert_eq!(local.spread("label1", "age_years").unwrap().median, 20.0);
         assert_eq!(local.spread("label1", "sex"), None);
         let (low, high) = local.extremes("label0").unwrap();
-        assert_eq!((low.row, high.row), (0, 0), "both sums are 0: the first row wins ties");
+        assert_eq!(
+            (low.row, high.row),
+            (0, 0),
+            "both sums are 0: the first row wins ties"
+        );
         assert_eq!(local.swarm("label1", "age_years"), [(0, 10.0), (1, 30.0)]);
         assert_eq!(local.rows_drawn(), [0, 1]);
     }
@@ -324,6 +328,10 @@ mod tests {
             high.values,
             [("a".to_string(), 0.4), ("b".to_string(), 0.5)]
         );
-        assert_eq!(local.swarm("label0", "b").len(), 3, "missing values are left out");
+        assert_eq!(
+            local.swarm("label0", "b").len(),
+            3,
+            "missing values are left out"
+        );
     }
 }

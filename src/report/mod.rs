@@ -39,8 +39,8 @@ pub mod pdf;
 pub mod records;
 
 use crate::config::{AnalysisConfig, NameOrIndex, ReportConfig};
-use anyhow::{bail, Context, Result};
 use crate::dataset::Dataset;
+use anyhow::{bail, Context, Result};
 use local_shap::LocalShap;
 use records::FeatureValues;
 use serde_json::Value as Json;
