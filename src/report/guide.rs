@@ -275,7 +275,7 @@ mod tests {
     fn what_a_value_tells_follows_its_sign() {
         let sd = metric_guide("SD").unwrap();
         assert_eq!(
-            sd.tells(0.2035),
+            sd.tells(0.2041),
             "The facet group's actual negatives are correctly predicted negative 20.4 points more often than the rest's (fewer false positives)."
         );
         assert!(sd.tells(-0.05).contains("5.0 points less often"));
