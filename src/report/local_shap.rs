@@ -186,13 +186,17 @@ impl LocalShap {
     }
 }
 
+/// A row as the extremes keep it: (sum of its SHAP values, dataset row,
+/// the values).
+type Candidate = (f64, u64, Vec<f64>);
+
 /// The rows with the lowest and the highest sum of SHAP values per label,
 /// found in one pass over the file.
 struct Extremes {
     /// Per label: its name and the indices of its columns.
     labels: Vec<(String, Vec<usize>)>,
     /// Per label: (sum, row, values) of the lowest and the highest so far.
-    found: Vec<Option<[(f64, u64, Vec<f64>); 2]>>,
+    found: Vec<Option<[Candidate; 2]>>,
 }
 
 impl Extremes {
@@ -229,7 +233,7 @@ impl Extremes {
     }
 
     fn records(self, columns: &[(String, String)]) -> HashMap<String, (Record, Record)> {
-        let record = |indices: &[usize], (_, row, values): (f64, u64, Vec<f64>)| Record {
+        let record = |indices: &[usize], (_, row, values): Candidate| Record {
             row,
             values: indices
                 .iter()

@@ -16,6 +16,10 @@ pub struct FeatureValues {
     columns: HashMap<String, Column>,
 }
 
+/// A feature's name, kind and (row, value) pairs, as tests give them.
+#[cfg(test)]
+pub(crate) type TestColumn<'a> = (&'a str, ColumnKind, Vec<(u64, Value)>);
+
 /// One feature's values, typed as pandas would type the column.
 #[derive(Debug, Clone)]
 struct Column {
@@ -76,9 +80,10 @@ impl FeatureValues {
         self.columns.get(feature)?.values.get(&row)
     }
 
-    /// Values given directly, for tests: (feature, (row, value)).
+    /// Values given directly, for tests: per feature its name, kind and
+    /// (row, value) pairs.
     #[cfg(test)]
-    pub(crate) fn from_values(columns: Vec<(&str, ColumnKind, Vec<(u64, Value)>)>) -> Self {
+    pub(crate) fn from_values(columns: Vec<TestColumn>) -> Self {
         let columns = columns
             .into_iter()
             .map(|(name, kind, values)| {
