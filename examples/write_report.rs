@@ -39,6 +39,7 @@ fn main() -> anyhow::Result<()> {
     for path in write_reports(
         &analysis,
         local_shap.as_deref(),
+        None,
         &summary,
         &config,
         &out_dir,

@@ -4,8 +4,10 @@
 # german, pre- and post-training bias) and of a multiclass job (a toy model
 # with three class probabilities; SHAP and PDP) in headless Chromium at
 # 1400 px and at 390 px with device-metrics emulation, asserting no
-# horizontal overflow, chart text >= 11 px on the phone, every section
-# present and no console errors. It also validates and executes each
+# horizontal overflow, no table cell wider than its column, chart text
+# >= 11 px on the phone, every section present and no console errors; it
+# prints each report.html to PDF (`chromium --headless --print-to-pdf`) and
+# asserts the last page is not the footer alone. It also validates and executes each
 # report.ipynb (same charts and tables before and after) and renders each
 # report.pdf with pdftoppm/pdftotext (scripts/check_reports_browser.py).
 # Installs Debian's `chromium` and `poppler-utils` when missing, and the

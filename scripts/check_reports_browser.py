@@ -8,7 +8,10 @@ metrics emulation (Emulation.setDeviceMetricsOverride: a plain
 --window-size lays the page out at Chromium's 500 px minimum and hides phone
 problems), and asserts: no horizontal overflow of the page, chart text at
 least 11 px on screen at phone width, every named section present, no
-console errors. It saves full-page screenshots to SHOTS_DIR. It validates
+console errors, no table cell wider than its column. It prints report.html
+to PDF with `chromium --headless --print-to-pdf` (the page's print CSS) and
+asserts the last page holds more than the footer. It saves full-page
+screenshots to SHOTS_DIR. It validates
 report.ipynb, executes it, and asserts it ends with the charts and tables
 it started with; it renders report.pdf to PNG pages and checks its text.
 Chromium is driven through the DevTools protocol with websocket-client, so
@@ -43,7 +46,9 @@ MEASURE = """(() => {
       if (px < minFont) { minFont = px; smallest = t.textContent; }
     }
   }
-  return {overflow: doc.scrollWidth - window.innerWidth, width: window.innerWidth,
+  const clipped = [...document.querySelectorAll('td, th')]
+    .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent.slice(0, 60));
+  return {overflow: doc.scrollWidth - window.innerWidth, width: window.innerWidth, clipped,
           height: doc.scrollHeight, minFont, smallest,
           sections: [...document.querySelectorAll('section[id]')].map(s => s.id),
           charts: document.querySelectorAll('figure svg').length};
@@ -144,10 +149,32 @@ def check_html(browser, name, folder, sections, shots):
         if width == PHONE:
             assert page["minFont"] >= MIN_CHART_PX, (
                 f"{label}: chart text at {page['minFont']:.1f} px ({page['smallest']!r})")
+        assert not page["clipped"], f"{label}: table cells wider than their column: {page['clipped']}"
         height = min(page["height"], 16000)
         browser.screenshot(os.path.join(shots, f"{name}-html-{width}.png"), width, height)
-        print(f"{label}: no overflow, {page['charts']} charts, smallest chart text "
-              f"{page['minFont']:.1f} px, {len(page['sections'])} sections, no console errors")
+        print(f"{label}: no overflow, no clipped table cell, {page['charts']} charts, smallest chart "
+              f"text {page['minFont']:.1f} px, {len(page['sections'])} sections, no console errors")
+
+
+FOOTER = "Written by openclarify"
+
+
+def check_print(name, folder, shots):
+    """Prints report.html to PDF as a reader would (the print CSS) and
+    asserts the last page holds more than the footer."""
+    printed = os.path.join(shots, f"{name}-html-printed.pdf")
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={printed}", "file://" + os.path.abspath(os.path.join(folder, "report.html"))],
+                   check=True, capture_output=True, timeout=300)
+    info = subprocess.run(["pdfinfo", printed], check=True, capture_output=True, text=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    last = subprocess.run(["pdftotext", "-f", str(pages), "-l", str(pages), printed, "-"],
+                          check=True, capture_output=True, text=True).stdout
+    words = " ".join(last.split())
+    assert FOOTER in words, f"{name} printed html: the footer is not on the last page"
+    rest = words[: words.index(FOOTER)].strip()
+    assert rest, f"{name} printed html: the last of {pages} pages holds only the footer"
+    print(f"{name} printed html: {pages} pages; the last page has {len(rest.split())} words above the footer")
 
 
 def outputs(notebook):
@@ -203,6 +230,7 @@ def main():
             folder, sections = rest.rsplit(":", 1)
             sections = sections.split(",")
             check_html(browser, name, folder, sections, shots)
+            check_print(name, folder, shots)
             if name == "demo":
                 browser.open(os.path.join(folder, "report.html"), DESKTOP)
                 browser.screenshot(os.path.join(shots, "docs-desktop.png"), DESKTOP, 1100)

@@ -202,7 +202,7 @@ pub fn finish(
     if let Some(report) = &config.methods.report {
         let mut summary = report_summary(config, &plan.data, rows, started);
         summary.groups = groups;
-        write_reports(report, output, &analysis, &summary);
+        write_reports(report, output, &analysis, &summary, config, &plan.data);
     }
     Ok(rows)
 }
@@ -234,16 +234,31 @@ fn shadow_endpoint(
 
 /// Writes the report files next to `analysis.json`. They are a view of it:
 /// a failure is logged, naming the report, and the job still succeeds.
+/// With local SHAP values, the dataset at `data` is read again for the
+/// feature values of the records the report draws.
 fn write_reports(
     report: &config::ReportConfig,
     output: &Path,
     analysis: &Analysis,
     summary: &crate::report::RunSummary,
+    config: &AnalysisConfig,
+    data: &Path,
 ) {
     let local_shap = output.join(layout::LOCAL_SHAP_FILE);
     let local_shap = local_shap.is_file().then_some(local_shap.as_path());
-    let written =
-        crate::report::write_reports(&analysis.to_json(), local_shap, summary, report, output);
+    let dataset = local_shap.and_then(|_| {
+        Dataset::open(config, data)
+            .inspect_err(|e| tracing::warn!("the report cannot read the dataset again: {e}"))
+            .ok()
+    });
+    let written = crate::report::write_reports(
+        &analysis.to_json(),
+        local_shap,
+        dataset.as_ref(),
+        summary,
+        report,
+        output,
+    );
     match written {
         Ok(paths) => {
             for path in paths {

@@ -120,7 +120,8 @@ fn full_analysis_renders_every_section_in_every_format() {
         title: Some("Everything".into()),
     };
     let local = fixture.join("explanations_shap/out.csv");
-    let written = write_reports(&analysis, Some(&local), &summary, &config, dir.path()).unwrap();
+    let written =
+        write_reports(&analysis, Some(&local), None, &summary, &config, dir.path()).unwrap();
     let names: Vec<_> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap())
@@ -151,6 +152,17 @@ fn full_analysis_renders_every_section_in_every_format() {
         "box plot from out.csv"
     );
     assert!(
+        html.contains("SHAP values per record, label0")
+            && html.contains("(highest score), label1")
+            && html.contains("(lowest score), label1"),
+        "a beeswarm and example records from out.csv"
+    );
+    // The extremes as found by summing each row's label0 columns in Python.
+    assert!(
+        html.contains("Record 82 (highest score), label0")
+            && html.contains("Record 133 (lowest score), label0")
+    );
+    assert!(
         !html.contains("e-5") && !html.contains("e-4"),
         "no scientific notation"
     );
@@ -165,9 +177,10 @@ fn full_analysis_renders_every_section_in_every_format() {
         .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
         .filter(|o| o["data"]["image/svg+xml"].is_string())
         .count();
-    // Bias: 3 pre + 1 post; SHAP: one chart for both labels and a box plot
-    // per label; PDP: 2.
-    assert_eq!(svgs, 4 + 3 + 2);
+    // Bias: 3 pre + 1 post; SHAP: one chart for both labels, and per label
+    // a box plot, a beeswarm and the waterfalls of the lowest and highest
+    // score; PDP: 2.
+    assert_eq!(svgs, 4 + 1 + 2 * 4 + 2);
     assert_pdf(&dir.path().join("full.pdf"));
 }
 
@@ -195,4 +208,54 @@ fn unwritable_report_is_logged_and_the_job_succeeds() {
         out_dir.join("report.pdf").is_file(),
         "the other formats are still written"
     );
+}
+
+/// With `global_shap_values_stderr` (the standard errors of the global SHAP
+/// estimates) the bars get ±1 standard error whiskers and the table the
+/// errors; without it, neither. The analysis.json is written by hand.
+#[test]
+fn standard_errors_of_global_shap_values_are_drawn_when_present() {
+    let with_errors = serde_json::json!({"version": "1.0", "explanations": {"kernel_shap": {"label0": {
+        "global_shap_values": {"duration": 0.05, "age": 0.02},
+        "global_shap_values_stderr": {"duration": 0.004, "age": 0.001},
+        "expected_value": 0.7}}}});
+    let mut without = with_errors.clone();
+    without["explanations"]["kernel_shap"]["label0"]
+        .as_object_mut()
+        .unwrap()
+        .remove("global_shap_values_stderr");
+    let render = |analysis: &serde_json::Value| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ReportConfig {
+            name: "r".into(),
+            title: None,
+        };
+        let summary = RunSummary {
+            dataset: "german.csv".into(),
+            rows: 1000,
+            label: Some("risk".into()),
+            positive_label_values: Some("1".into()),
+            facets: Vec::new(),
+            endpoint: None,
+            started: SystemTime::UNIX_EPOCH,
+            elapsed: Duration::from_secs(1),
+            version: "test".into(),
+            groups: Vec::new(),
+            parameters: Vec::new(),
+        };
+        write_reports(analysis, None, None, &summary, &config, dir.path()).unwrap();
+        assert_pdf(&dir.path().join("r.pdf"));
+        let notebook = assert_notebook(&dir.path().join("r.ipynb"));
+        let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+        (html, notebook.to_string())
+    };
+    let (html, notebook) = render(&with_errors);
+    assert!(html.contains(">0.05 ± 0.004</td>") && html.contains(">0.02 ± 0.001</td>"));
+    assert!(html.contains("Whiskers span ±1 standard error"));
+    assert!(
+        notebook.contains("0.05 ± 0.004"),
+        "the notebook's stored table"
+    );
+    let (html, _) = render(&without);
+    assert!(!html.contains('±') && !html.contains("Whiskers"));
 }

@@ -14,7 +14,7 @@
 
 use super::fonts::{self, text_width, Weight};
 use super::format_number;
-use super::guide::{MetricGuide, Scale};
+use super::guide::{family, MetricGuide, Scale};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -66,7 +66,7 @@ pub struct Quantiles {
 
 /// Okabe–Ito colours: distinguishable with the common colour-vision
 /// deficiencies and in greyscale print.
-const PALETTE: &[&str] = &[
+pub(super) const PALETTE: &[&str] = &[
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 ];
 const CALM: &str = "#0072B2";
@@ -74,15 +74,15 @@ const CALM: &str = "#0072B2";
 const NO_BAND: &str = "#999999";
 const ALERT: &str = "#D55E00";
 const BAND: &str = "#d9f0d3";
-const INK: &str = "#222222";
-const MUTED: &str = "#666666";
-const GRID: &str = "#dddddd";
+pub(super) const INK: &str = "#222222";
+pub(super) const MUTED: &str = "#666666";
+pub(super) const GRID: &str = "#dddddd";
 
-const WIDTH: f64 = 640.0;
+pub(super) const WIDTH: f64 = 640.0;
 /// Room under a plot for its tick labels and axis title.
-const AXIS_TITLE_ROOM: f64 = 44.0;
-const FONT: f64 = 12.0;
-const SMALL: f64 = 11.0;
+pub(super) const AXIS_TITLE_ROOM: f64 = 44.0;
+pub(super) const FONT: f64 = 12.0;
+pub(super) const SMALL: f64 = 11.0;
 /// Size of the numbers at the ends of a bias chart row. No chart text is
 /// under 11 units, so a chart drawn at its own size (as phones show it,
 /// scrolling sideways) stays readable.
@@ -144,6 +144,10 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
         let top = TOP + ROW * i as f64;
         let middle = top + ROW / 2.0;
         let x = |value: f64| centre + half * position(scale, value, half_range).0;
+        if i > 0 && family(row.name).0 != family(rows[i - 1].name).0 {
+            // A rule between kinds of metric (selection rates, error rates…).
+            canvas.line(8.0, top, WIDTH - 4.0, top, MUTED, 0.5);
+        }
         canvas.open_group(&row_tooltip(row));
         canvas.text(
             label_width,
@@ -259,12 +263,16 @@ pub fn bias_chart(title: &str, rows: &[BiasBar]) -> Svg {
 }
 
 fn row_tooltip(row: &BiasBar) -> String {
-    let value = match row.value {
-        Ok(v) => format_number(v),
-        Err(e) => format!("error: {e}"),
+    let (value, meaning) = match (row.value, row.guide) {
+        (Ok(v), Some(g)) => (format_number(v), g.tells(v)),
+        (Ok(v), None) => (format_number(v), String::new()),
+        (Err(e), g) => (
+            format!("error: {e}"),
+            g.map_or_else(String::new, |g| g.meaning.to_string()),
+        ),
     };
     match row.guide {
-        Some(g) => format!("{} = {value} (range {}). {}", row.name, g.range, g.meaning),
+        Some(g) => format!("{} = {value} (range {}). {meaning}", row.name, g.range),
         None => format!("{} = {value}", row.name),
     }
 }
@@ -309,12 +317,37 @@ fn end_labels(scale: Scale, half_range: f64) -> (String, String) {
 /// for global SHAP values (sorted by the caller) and categorical PDPs.
 /// `value_title` names the value axis and its unit.
 pub fn bar_chart(title: &str, categories: &[String], series: &[Series], value_title: &str) -> Svg {
+    bar_chart_with_errors(title, categories, series, &[], value_title)
+}
+
+/// A [`bar_chart`] whose bars carry ±1 standard error whiskers: `errors`
+/// has, per series, one standard error per category (NaN: none), or is
+/// empty when no series has them.
+pub fn bar_chart_with_errors(
+    title: &str,
+    categories: &[String],
+    series: &[Series],
+    errors: &[Option<Vec<f64>>],
+    value_title: &str,
+) -> Svg {
+    let error = |s: usize, i: usize| {
+        errors
+            .get(s)
+            .and_then(Option::as_ref)
+            .and_then(|e| e.get(i).copied())
+            .filter(|e| e.is_finite())
+    };
     let bar = 14.0;
     let row = bar * series.len() as f64 + 8.0;
     let legend = legend_height(series);
     let top = legend + 8.0;
     let plot = Frame::for_labels(categories, top, row * categories.len() as f64);
-    let values = series.iter().flat_map(|s| s.values.iter().copied());
+    let values = series.iter().enumerate().flat_map(|(s, one)| {
+        one.values.iter().enumerate().flat_map(move |(i, v)| {
+            let e = error(s, i).unwrap_or(0.0);
+            [v - e, v + e]
+        })
+    });
     let axis = Axis::fit(values.chain([0.0]));
     let height = plot.bottom + AXIS_TITLE_ROOM;
     let mut canvas = Canvas::new(WIDTH, height, title);
@@ -338,10 +371,20 @@ pub fn bar_chart(title: &str, categories: &[String], series: &[Series], value_ti
                 bar - 2.0,
                 PALETTE[s % PALETTE.len()],
             );
+            let mut tip = end;
+            if let Some(e) = error(s, i) {
+                let (low, high) = (plot.x(&axis, value - e), plot.x(&axis, value + e));
+                let middle = y + (bar - 2.0) / 2.0;
+                canvas.line(low, middle, high, middle, INK, 1.0);
+                for cap in [low, high] {
+                    canvas.line(cap, middle - 3.5, cap, middle + 3.5, INK, 1.0);
+                }
+                tip = if value < 0.0 { low } else { high };
+            }
             let (label_x, anchor) = if value < 0.0 {
-                (end - 3.0, Anchor::End)
+                (tip - 3.0, Anchor::End)
             } else {
-                (end + 3.0, Anchor::Start)
+                (tip + 3.0, Anchor::Start)
             };
             canvas.text(
                 label_x,
@@ -409,8 +452,8 @@ pub fn box_plot(title: &str, rows: &[(String, Quantiles)], value_title: &str) ->
 }
 
 /// Lines of values over a numeric x, one per series, with the share of
-/// records per x position as grey bars along the bottom; the y axis fits
-/// the data and is untitled.
+/// records per x position as grey bars in a strip under the plot; the y
+/// axis fits the data and is untitled.
 pub fn line_chart(
     title: &str,
     x: &[f64],
@@ -421,10 +464,14 @@ pub fn line_chart(
     line_chart_on(title, x, series, share, (x_label, ""), (f64::NAN, f64::NAN))
 }
 
+/// Height of the strip that shows the share of records per x position.
+const SHARE_STRIP: f64 = 48.0;
+
 /// Lines of model predictions over a numeric feature, as [`line_chart`].
 /// The y axis, titled `y_title`, spans at least `y_span` (NaN ends are
 /// ignored), so plots given the same span share a scale and a small effect
-/// looks small.
+/// looks small. The share of records sits in its own strip with its own
+/// "% of records" scale, so it is never read against the y axis.
 pub fn line_chart_on(
     title: &str,
     x: &[f64],
@@ -435,7 +482,13 @@ pub fn line_chart_on(
 ) -> Svg {
     let top = legend_height(series) + if y_title.is_empty() { 10.0 } else { 30.0 };
     let (left, right, bottom) = (62.0, WIDTH - 18.0, top + 210.0);
-    let height = bottom + 44.0;
+    let strip_top = bottom + 24.0;
+    let axis_bottom = if share.is_some() {
+        strip_top + SHARE_STRIP
+    } else {
+        bottom
+    };
+    let height = axis_bottom + 44.0;
     let x_axis = Axis::fit(x.iter().copied());
     let y_values = series.iter().flat_map(|s| s.values.iter().copied());
     // `fit` skips non-finite values, so a NaN span leaves the data's own.
@@ -450,17 +503,6 @@ pub fn line_chart_on(
         INK,
         Weight::Regular,
     );
-    if share.is_some() {
-        canvas.text(
-            right,
-            top - 12.0,
-            "grey bars: share of records (own scale)",
-            SMALL,
-            Anchor::End,
-            MUTED,
-            Weight::Regular,
-        );
-    }
     let px = |v: f64| left + (right - left) * x_axis.fraction(v);
     let py = |v: f64| bottom - (bottom - top) * y_axis.fraction(v);
     draw_legend(&mut canvas, series);
@@ -479,7 +521,7 @@ pub fn line_chart_on(
     for tick in &x_axis.ticks {
         canvas.text(
             px(*tick),
-            bottom + 14.0,
+            axis_bottom + 14.0,
             &format_number(*tick),
             SMALL,
             Anchor::Middle,
@@ -488,14 +530,7 @@ pub fn line_chart_on(
         );
     }
     if let Some(share) = share {
-        // Shares are drawn on their own scale: the tallest bar fills a
-        // quarter of the plot, enough to see where the data lies.
-        let tallest = share.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
-        let step = (right - left) / x.len().max(1) as f64;
-        for (xv, s) in x.iter().zip(share) {
-            let h = (bottom - top) * 0.25 * s / tallest;
-            canvas.rect(px(*xv) - step * 0.4, bottom - h, step * 0.8, h, "#e3e3e3");
-        }
+        share_strip(&mut canvas, (left, right, strip_top), x, share, &px);
     }
     canvas.line(left, bottom, right, bottom, INK, 1.0);
     for (s, one) in series.iter().enumerate() {
@@ -513,7 +548,7 @@ pub fn line_chart_on(
     }
     canvas.text(
         (left + right) / 2.0,
-        bottom + 32.0,
+        axis_bottom + 32.0,
         x_label,
         FONT,
         Anchor::Middle,
@@ -521,6 +556,51 @@ pub fn line_chart_on(
         Weight::Regular,
     );
     canvas.finish()
+}
+
+/// The share of records at each x position as bars in a strip starting at
+/// `top`, on a "% of records" scale from 0 to a round share above the
+/// largest.
+fn share_strip(
+    canvas: &mut Canvas,
+    (left, right, top): (f64, f64, f64),
+    x: &[f64],
+    share: &[f64],
+    px: &dyn Fn(f64) -> f64,
+) {
+    let tallest = share
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .fold(0.0, f64::max);
+    let cap = nice_ceiling(tallest.max(0.01));
+    let bottom = top + SHARE_STRIP;
+    canvas.text(
+        left,
+        top - 6.0,
+        "% of records",
+        SMALL,
+        Anchor::Start,
+        MUTED,
+        Weight::Regular,
+    );
+    for (value, y) in [(0.0, bottom), (cap, top)] {
+        canvas.line(left, y, right, y, GRID, 1.0);
+        canvas.text(
+            left - 5.0,
+            y + 3.5,
+            &format!("{} %", format_number(value * 100.0)),
+            SMALL,
+            Anchor::End,
+            MUTED,
+            Weight::Regular,
+        );
+    }
+    let step = (right - left) / x.len().max(1) as f64;
+    for (xv, s) in x.iter().zip(share).filter(|(_, s)| s.is_finite()) {
+        let h = SHARE_STRIP * s / cap;
+        canvas.rect(px(*xv) - step * 0.4, bottom - h, step * 0.8, h, "#bdbdbd");
+    }
 }
 
 fn legend_height(series: &[Series]) -> f64 {
@@ -553,16 +633,16 @@ fn draw_legend(canvas: &mut Canvas, series: &[Series]) {
 
 /// The horizontal layout shared by bar charts and box plots: a label
 /// column sized to the longest label, then the plot area.
-struct Frame {
+pub(super) struct Frame {
     label_width: f64,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
+    pub(super) left: f64,
+    pub(super) right: f64,
+    pub(super) top: f64,
+    pub(super) bottom: f64,
 }
 
 impl Frame {
-    fn for_labels(labels: &[String], top: f64, rows_height: f64) -> Frame {
+    pub(super) fn for_labels(labels: &[String], top: f64, rows_height: f64) -> Frame {
         let label_width = labels
             .iter()
             .map(|l| text_width(l, FONT, Weight::Regular))
@@ -577,11 +657,11 @@ impl Frame {
         }
     }
 
-    fn x(&self, axis: &Axis, value: f64) -> f64 {
+    pub(super) fn x(&self, axis: &Axis, value: f64) -> f64 {
         self.left + (self.right - self.left) * axis.fraction(value)
     }
 
-    fn row_label(&self, canvas: &mut Canvas, label: &str, middle: f64) {
+    pub(super) fn row_label(&self, canvas: &mut Canvas, label: &str, middle: f64) {
         let shown = shorten(label, self.label_width);
         canvas.text(
             self.label_width + 8.0,
@@ -594,7 +674,7 @@ impl Frame {
         );
     }
 
-    fn x_grid(&self, canvas: &mut Canvas, axis: &Axis) {
+    pub(super) fn x_grid(&self, canvas: &mut Canvas, axis: &Axis) {
         for tick in &axis.ticks {
             let x = self.x(axis, *tick);
             canvas.line(x, self.top, x, self.bottom, GRID, 1.0);
@@ -610,7 +690,7 @@ impl Frame {
         }
     }
 
-    fn axis_title(&self, canvas: &mut Canvas, text: &str) {
+    pub(super) fn axis_title(&self, canvas: &mut Canvas, text: &str) {
         canvas.text(
             (self.left + self.right) / 2.0,
             self.bottom + 34.0,
@@ -622,7 +702,7 @@ impl Frame {
         );
     }
 
-    fn zero_line(&self, canvas: &mut Canvas, axis: &Axis) {
+    pub(super) fn zero_line(&self, canvas: &mut Canvas, axis: &Axis) {
         let x = self.x(axis, 0.0);
         canvas.line(x, self.top, x, self.bottom, INK, 1.0);
     }
@@ -648,7 +728,7 @@ fn shorten(label: &str, width: f64) -> String {
 }
 
 /// A value axis with round tick marks covering the data.
-struct Axis {
+pub(super) struct Axis {
     low: f64,
     high: f64,
     ticks: Vec<f64>,
@@ -657,7 +737,7 @@ struct Axis {
 impl Axis {
     /// An axis whose ticks (1, 2 or 5 times a power of ten apart, about
     /// five of them) enclose every finite value.
-    fn fit(values: impl Iterator<Item = f64>) -> Axis {
+    pub(super) fn fit(values: impl Iterator<Item = f64>) -> Axis {
         let (mut low, mut high) = values
             .filter(|v| v.is_finite())
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -700,21 +780,21 @@ fn nice_ceiling(x: f64) -> f64 {
 }
 
 #[derive(Clone, Copy)]
-enum Anchor {
+pub(super) enum Anchor {
     Start,
     Middle,
     End,
 }
 
 /// Writes SVG elements into a string, escaping every text and attribute.
-struct Canvas {
+pub(super) struct Canvas {
     out: String,
     width: f64,
     height: f64,
 }
 
 impl Canvas {
-    fn new(width: f64, height: f64, title: &str) -> Canvas {
+    pub(super) fn new(width: f64, height: f64, title: &str) -> Canvas {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -725,29 +805,29 @@ impl Canvas {
         Canvas { out, width, height }
     }
 
-    fn open_group(&mut self, tooltip: &str) {
+    pub(super) fn open_group(&mut self, tooltip: &str) {
         let _ = write!(self.out, "<g><title>{}</title>", escape(tooltip));
     }
 
-    fn close_group(&mut self) {
+    pub(super) fn close_group(&mut self) {
         self.out.push_str("</g>");
     }
 
-    fn rect(&mut self, x: f64, y: f64, width: f64, height: f64, fill: &str) {
+    pub(super) fn rect(&mut self, x: f64, y: f64, width: f64, height: f64, fill: &str) {
         let _ = write!(
             self.out,
             r#"<rect x="{x:.1}" y="{y:.1}" width="{width:.1}" height="{height:.1}" fill="{fill}"/>"#
         );
     }
 
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64) {
+    pub(super) fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64) {
         let _ = write!(
             self.out,
             r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{stroke}" stroke-width="{width}"/>"#
         );
     }
 
-    fn dashed_line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) {
+    pub(super) fn dashed_line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str) {
         let _ = write!(
             self.out,
             r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{stroke}" stroke-width="1" stroke-dasharray="3 3"/>"#
@@ -770,7 +850,7 @@ impl Canvas {
         );
     }
 
-    fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str) {
+    pub(super) fn circle(&mut self, cx: f64, cy: f64, r: f64, fill: &str) {
         let _ = write!(
             self.out,
             r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r}" fill="{fill}"/>"#
@@ -778,7 +858,7 @@ impl Canvas {
     }
 
     #[allow(clippy::too_many_arguments)] // a text is all of these at once
-    fn text(
+    pub(super) fn text(
         &mut self,
         x: f64,
         y: f64,
@@ -804,7 +884,7 @@ impl Canvas {
         );
     }
 
-    fn finish(mut self) -> Svg {
+    pub(super) fn finish(mut self) -> Svg {
         self.out.push_str("</svg>");
         Svg {
             markup: self.out,
@@ -955,6 +1035,23 @@ mod tests {
         .markup;
         assert!(svg.contains("a&lt;b") && svg.contains("x&amp;y"));
         assert!(svg.contains(">mean |SHAP|<"), "the value axis is titled");
+    }
+
+    #[test]
+    fn standard_errors_draw_whiskers_only_where_given() {
+        let series = [Series {
+            name: "label0",
+            values: &[0.4, 0.2],
+        }];
+        let categories = ["a".to_string(), "b".to_string()];
+        let plain = bar_chart("t", &categories, &series, "v").markup;
+        let errors = [Some(vec![0.1, f64::NAN])];
+        let whiskered = bar_chart_with_errors("t", &categories, &series, &errors, "v").markup;
+        let lines = |svg: &str| svg.matches(&format!(r#"stroke="{INK}""#)).count();
+        // One whisker for a, with its two caps; none for b (NaN).
+        assert_eq!(lines(&whiskered), lines(&plain) + 3);
+        // The axis reaches 0.4 + 0.1 = 0.5: the whisker fits the plot.
+        assert!(whiskered.contains(">0.5<"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::charts::{self, BiasBar, Svg};
 use super::explanations;
 use super::findings;
-use super::guide::metric_guide;
+use super::guide::{di_dppl_disagreement, family, metric_guide};
 use super::local_shap::LocalShap;
 use super::overview::{self, comparison, find, group_line, small_group_warning};
 use super::{format_number, RunSummary};
@@ -263,7 +263,7 @@ fn reading_guide(sections: &[Section]) -> Vec<String> {
     ];
     if has("pre-training") || has("post-training") {
         guide.push("Bias metrics compare a facet group (the records whose facet has the value named in the heading) with the rest of the data. Pre-training metrics look at the labels in the data; post-training metrics look at the model's predictions.".into());
-        guide.push("In each bias chart the dashed line is parity: no difference between the facet group and the rest. Bars left of it are below parity, bars right of it above; a longer bar is a larger imbalance. Each row has its own scale, printed at its ends. The green band is a common rule of thumb for a small difference (within ±0.1 for differences of proportions; 0.8 to 1.25 for disparate impact, the four-fifths rule). Bars outside it are orange, and their table rows highlighted and marked ⚠. Metrics with no common band are grey bars; metrics that could not be computed are grey text. A rule of thumb is a prompt to look closer, not a verdict.".into());
+        guide.push("In each bias chart the dashed line is parity: no difference between the facet group and the rest. Bars left of it are below parity, bars right of it above; a longer bar is a larger imbalance. Each row has its own scale, printed at its ends. The green band is a common rule of thumb for a small difference (within ±0.1 for differences of proportions; 0.8 to 1.25 for disparate impact, the four-fifths rule). Bars outside it are orange, and their table rows highlighted and marked ⚠. Metrics with no common band are grey bars; metrics that could not be computed are grey text. Rows are grouped by what they compare (thin rules in the charts, the Kind column in the tables): representation and label rates before training; selection rates (DPPL, DI), error rates (AD, RD, SD, DAR, DRR), the conditional CDDPL and the others after it. The \"What it tells\" column reads the value's sign and size. A rule of thumb is a prompt to look closer, not a verdict.".into());
     }
     if has("feature-importance") {
         guide.push("SHAP values say how much each feature moves the model's output away from the expected value (its average output on the baseline). Longer bars mean features that matter more to the model.".into());
@@ -292,15 +292,30 @@ pub(crate) fn metric_value(metric: &Json) -> Result<f64, &str> {
     })
 }
 
-/// The metrics of one comparison, without GE (shown once per section).
+/// The metrics of one comparison, without GE (shown once per section),
+/// grouped by kind ([`family`]) so metrics answering one question sit
+/// together.
 fn facet_metrics(group: &Json) -> Vec<&Json> {
-    group
+    fn name(m: &Json) -> &str {
+        m.get("name").and_then(Json::as_str).unwrap_or("?")
+    }
+    let mut metrics: Vec<&Json> = group
         .get("metrics")
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter(|m| m.get("name").and_then(Json::as_str) != Some("GE"))
-        .collect()
+        .filter(|m| name(m) != "GE")
+        .collect();
+    // Stable: within a kind, analysis.json's order.
+    metrics.sort_by_key(|m| family(name(m)).0);
+    metrics
+}
+
+/// The DI/DPPL note of one comparison, when they disagree about the band.
+fn di_dppl_note(bars: &[BiasBar]) -> Option<Block> {
+    let value = |name: &str| bars.iter().find(|b| b.name == name)?.value.ok();
+    let why = di_dppl_disagreement(value("DI")?, value("DPPL")?)?;
+    Some(Block::Paragraph { text: why.into() })
 }
 
 /// What a section says once instead of per facet: GE's value (computed
@@ -408,6 +423,7 @@ fn bias_section(
                 svg: charts::bias_chart(&heading, &bars),
                 source: format!("bias_chart({at})"),
             }));
+            blocks.extend(di_dppl_note(&bars));
             let mut table = bias_table(&metrics, &bars);
             table.source = format!("bias_table({at})");
             blocks.push(Block::Table(table));
@@ -425,6 +441,7 @@ fn bias_section(
 const OUTSIDE: &str = "⚠ outside band";
 
 fn bias_table(metrics: &[&Json], bars: &[BiasBar]) -> Table {
+    let mut previous_kind = "";
     let rows = metrics
         .iter()
         .zip(bars)
@@ -434,16 +451,18 @@ fn bias_table(metrics: &[&Json], bars: &[BiasBar]) -> Table {
                 .and_then(Json::as_str)
                 .filter(|d| !d.is_empty())
                 .unwrap_or(bar.name);
-            let range = bar.guide.map_or("", |g| g.range).to_string();
-            let meaning = bar.guide.map_or("", |g| g.meaning).to_string();
+            // The kind is named on its first row only, as a group label.
+            let kind = family(bar.name).1;
+            let kind_cell = if kind == previous_kind { "" } else { kind };
+            previous_kind = kind;
             match bar.value {
                 Err(_) => Row {
                     cells: vec![
+                        kind_cell.into(),
                         name.into(),
                         "—".into(),
-                        range,
                         "not computed".into(),
-                        meaning,
+                        bar.guide.map_or("", |g| g.meaning).into(),
                     ],
                     notable: false,
                     muted: true,
@@ -456,11 +475,11 @@ fn bias_table(metrics: &[&Json], bars: &[BiasBar]) -> Table {
                         None => "no common band",
                     };
                     Row::plain(vec![
+                        kind_cell.into(),
                         name.into(),
                         format_number(value),
-                        range,
                         check.into(),
-                        meaning,
+                        bar.guide.map_or_else(String::new, |g| g.tells(value)),
                     ])
                     .flagged(notable)
                 }
@@ -468,10 +487,10 @@ fn bias_table(metrics: &[&Json], bars: &[BiasBar]) -> Table {
         })
         .collect();
     Table::new(
-        ["Metric", "Value", "Range", "Check", "What it tells"]
+        ["Kind", "Metric", "Value", "Check", "What it tells"]
             .map(String::from)
             .to_vec(),
-        vec![false, true, false, false, false],
+        vec![false, false, true, false, false],
         rows,
     )
 }
@@ -541,9 +560,23 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(table.rows[0].cells[1..4], ["—", "-1 to 1", "not computed"]);
-        assert!(table.rows[0].muted && !table.rows[0].notable);
-        assert!(!table.rows[1].notable && table.rows[1].cells[3] == "within band");
+        // Grouped by kind: CI (representation) before CDDL (label rates).
+        assert_eq!(
+            table.rows[0].cells[..4],
+            [
+                "representation",
+                "Class Imbalance (CI)",
+                "0.05",
+                "within band"
+            ]
+        );
+        assert_eq!(table.rows[1].cells[2..4], ["—", "not computed"]);
+        assert!(table.rows[1].muted && !table.rows[1].notable);
+        assert!(!table.rows[0].notable);
+        assert_eq!(
+            table.rows[0].cells[4],
+            "The facet group is the smaller one: 5.0 points of all records fewer than the rest."
+        );
         assert!(section.blocks.iter().any(|b| matches!(b, Block::Notice { text } if text.contains("CDDL: Group variable is empty"))));
         assert_eq!(
             table.source,

@@ -5,6 +5,7 @@
 
 use super::charts::{self, Series};
 use super::document::{py, Block, Chart, Row, Section, Table};
+use super::local_explanations::local_blocks;
 use super::local_shap::LocalShap;
 use super::{format_number, RunSummary};
 use crate::layout::LOCAL_SHAP_FILE;
@@ -93,7 +94,7 @@ impl Context {
     }
 
     /// `feature`, marked when it is a facet column.
-    fn feature_label(&self, feature: &str) -> String {
+    pub(super) fn feature_label(&self, feature: &str) -> String {
         if self.facets.iter().any(|f| f == feature) {
             format!("{feature} (facet)")
         } else {
@@ -148,21 +149,28 @@ pub fn shap_section(
         .collect();
     let first = shap.values().next().map(global_values).unwrap_or_default();
     let features: Vec<String> = first.iter().map(|(f, _)| f.clone()).collect();
+    let per_feature = |result: &Json, key: &str| -> Option<Vec<f64>> {
+        let global = result.get(key)?;
+        Some(
+            features
+                .iter()
+                .map(|f| global.get(f).and_then(Json::as_f64).unwrap_or(f64::NAN))
+                .collect(),
+        )
+    };
     let values: Vec<Vec<f64>> = shap
         .values()
         .map(|result| {
-            let global = result.get("global_shap_values");
-            features
-                .iter()
-                .map(|f| {
-                    global
-                        .and_then(|g| g.get(f))
-                        .and_then(Json::as_f64)
-                        .unwrap_or(f64::NAN)
-                })
-                .collect()
+            per_feature(result, "global_shap_values")
+                .unwrap_or_else(|| vec![f64::NAN; features.len()])
         })
         .collect();
+    // Standard errors of the estimates, when the job computed them.
+    let errors: Vec<Option<Vec<f64>>> = shap
+        .values()
+        .map(|result| per_feature(result, "global_shap_values_stderr"))
+        .collect();
+    let has_errors = errors.iter().any(Option::is_some);
     let mut blocks = Vec::new();
     for (label, name) in labels.iter().zip(&names) {
         if let Some(expected) = shap[label.as_str()]
@@ -191,12 +199,23 @@ pub fn shap_section(
     } else {
         "most important feature first"
     };
+    let whiskers = if has_errors {
+        " Whiskers span ±1 standard error of each estimate."
+    } else {
+        ""
+    };
     blocks.push(Block::Chart(Chart {
         caption: format!(
-            "Global SHAP values, {scope}. Aggregation and sampling: {}.",
+            "Global SHAP values, {scope}. Aggregation and sampling: {}.{whiskers}",
             context.shap_parameters
         ),
-        svg: charts::bar_chart("Global SHAP values", &shown, &series, &context.shap_axis),
+        svg: charts::bar_chart_with_errors(
+            "Global SHAP values",
+            &shown,
+            &series,
+            &errors,
+            &context.shap_axis,
+        ),
         source: "shap_chart()".into(),
     }));
     for (label, name) in labels.iter().zip(&names) {
@@ -215,6 +234,14 @@ pub fn shap_section(
                 source: format!("local_shap_chart({})", py(label)),
             }));
         }
+        if let Some(local) = local {
+            let expected = shap[label.as_str()]
+                .get("expected_value")
+                .and_then(Json::as_f64);
+            blocks.extend(local_blocks(
+                label, name, &features, local, expected, context,
+            ));
+        }
     }
     let mut columns = vec!["Feature".to_string()];
     columns.extend(names.iter().map(|n| format!("Global SHAP, {n}")));
@@ -223,7 +250,12 @@ pub fn shap_section(
         .enumerate()
         .map(|(i, f)| {
             let mut cells = vec![context.feature_label(f)];
-            cells.extend(values.iter().map(|v| format_number(v[i])));
+            cells.extend(values.iter().zip(&errors).map(|(v, e)| {
+                match e.as_ref().map(|e| e[i]).filter(|e| e.is_finite()) {
+                    Some(e) => format!("{} ± {}", format_number(v[i]), format_number(e)),
+                    None => format_number(v[i]),
+                }
+            }));
             Row::plain(cells)
         })
         .collect();
@@ -264,7 +296,7 @@ pub fn pdp_section(pdp: &[Json], context: &Context) -> Section {
     let span = prediction_span(pdp);
     let mut blocks = vec![Block::Paragraph {
         text: format!(
-            "Each chart shows the model's average score when every record's feature is set to the value on the x axis, the other features unchanged. Line charts of numeric features share one y range ({} to {}), so a steep line is a large effect; bar charts of categorical features start at 0, categories sorted by score. Grey bars under numeric features show the share of records in each range, so sparse regions, where the curve rests on few records, stand out.",
+            "Each chart shows the model's average score when every record's feature is set to the value on the x axis, the other features unchanged. Line charts of numeric features share one y range ({} to {}), so a steep line is a large effect; bar charts of categorical features start at 0, categories sorted by score. Under each numeric chart a strip of grey bars gives the % of records in each range (its own scale), so sparse regions, where the curve rests on few records, stand out.",
             format_number(span.0),
             format_number(span.1)
         ),
@@ -306,7 +338,12 @@ pub fn pdp_section(pdp: &[Json], context: &Context) -> Section {
             .and_then(Json::as_array)
             .map_or(&[][..], Vec::as_slice);
         let title = format!("Partial dependence on {feature}");
-        let y_title = "average model score";
+        let y_title = if predictions.len() == 1 {
+            average_of(&headers[0])
+        } else {
+            "average model score".to_string()
+        };
+        let y_title = y_title.as_str();
         let svg = if data_type == "numerical" {
             let series: Vec<Series> = headers
                 .iter()
@@ -343,6 +380,13 @@ pub fn pdp_section(pdp: &[Json], context: &Context) -> Section {
         title: "Partial dependence".into(),
         blocks,
     }
+}
+
+/// "average model score (…)" for an output named "Model score (…)".
+fn average_of(output: &str) -> String {
+    let mut chars = output.chars();
+    let first = chars.next().map(|c| c.to_lowercase().to_string());
+    format!("average {}{}", first.unwrap_or_default(), chars.as_str())
 }
 
 /// Categories sorted by the first output's score, highest first, with each
@@ -390,6 +434,14 @@ mod tests {
         assert_eq!(
             facet_link(&context, &ranked).unwrap(),
             "The model uses the facet columns directly: sex ranks 2 of 2. Read the bias sections with this in mind."
+        );
+    }
+
+    #[test]
+    fn the_y_axis_names_the_averaged_score() {
+        assert_eq!(
+            average_of("Model score (probability of risk = 1)"),
+            "average model score (probability of risk = 1)"
         );
     }
 

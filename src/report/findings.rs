@@ -8,7 +8,7 @@
 
 use super::document::{metric_value, Block, Row, Section, Table};
 use super::format_number;
-use super::guide::metric_guide;
+use super::guide::{di_dppl_disagreement, metric_guide};
 use super::overview::{comparison, find, group_name, small_group_warning};
 use super::percent;
 use crate::bias::groups::{GroupCounts, Side};
@@ -142,14 +142,14 @@ fn sentence(
             "passes the four-fifths rule"
         };
         text.push_str(&format!("; DI {} {verdict}", format_number(di)));
-        let dppl_outside = readings
-            .iter()
-            .any(|r| r.name == "DPPL" && r.outside_band());
-        if (0.8..=1.25).contains(&di) && dppl_outside {
-            text.push_str(", although DPPL is outside ±0.1: both compare predicted positive rates, DI as a ratio and DPPL as a difference, and when both rates are high a ratio near 1 can hide a gap of more than 10 points");
-        }
     }
     text.push('.');
+    if let (Some(di), Some(dppl)) = (find_value("DI"), find_value("DPPL")) {
+        if let Some(why) = di_dppl_disagreement(di, dppl) {
+            text.push(' ');
+            text.push_str(why);
+        }
+    }
     if let Some(g) = counts {
         text.push_str(&rates_sentence(g, stage, facet, value));
     }
@@ -281,7 +281,7 @@ mod tests {
             panic!("a sentence")
         };
         assert!(
-            text.starts_with("sex = female vs all others: 1 of 3 post-training metrics outside the band (DPPL 0.1476); DI 0.829 passes the four-fifths rule, although DPPL"),
+            text.starts_with("sex = female vs all others: 1 of 3 post-training metrics outside the band (DPPL 0.1476); DI 0.829 passes the four-fifths rule. DI passes while DPPL"),
             "{text}"
         );
         assert!(

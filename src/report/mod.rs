@@ -11,7 +11,10 @@
 //! - [`guide`] knows, for each bias metric, its range, where parity lies and
 //!   what it means in a sentence.
 //! - [`explanations`] builds the SHAP and PDP sections.
-//! - [`charts`] draws the SVG charts; [`local_shap`] reads `out.csv`.
+//! - [`charts`] draws the SVG charts; [`local_shap`] reads `out.csv`,
+//!   [`records`] the feature values of the records it draws, and
+//!   [`local_explanations`] turns them into a beeswarm and example records'
+//!   waterfalls ([`local_charts`]).
 //! - [`html`], [`notebook`] and [`pdf`] render the formats; [`fonts`] holds
 //!   the font the PDF embeds, since the production image has none.
 //!
@@ -27,14 +30,19 @@ pub mod findings;
 pub mod fonts;
 pub mod guide;
 pub mod html;
+pub mod local_charts;
+pub mod local_explanations;
 pub mod local_shap;
 pub mod notebook;
 pub mod overview;
 pub mod pdf;
+pub mod records;
 
 use crate::config::{AnalysisConfig, NameOrIndex, ReportConfig};
+use crate::dataset::Dataset;
 use anyhow::{bail, Context, Result};
 use local_shap::LocalShap;
+use records::FeatureValues;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -161,7 +169,8 @@ impl RunSummary {
 
 /// Writes `<name>.html`, `<name>.ipynb` and `<name>.pdf` into `out_dir` from
 /// `analysis` (the `analysis.json` document) and, when given, the local
-/// SHAP values file `local_shap` (`explanations_shap/out.csv`).
+/// SHAP values file `local_shap` (`explanations_shap/out.csv`) with the
+/// `dataset` it explains (for the feature values of the records drawn).
 ///
 /// Each format is attempted even if another fails; the error then names
 /// every format that could not be written. Reports are a view of
@@ -169,6 +178,7 @@ impl RunSummary {
 pub fn write_reports(
     analysis: &Json,
     local_shap: Option<&Path>,
+    dataset: Option<&Dataset>,
     summary: &RunSummary,
     config: &ReportConfig,
     out_dir: &Path,
@@ -181,6 +191,16 @@ pub fn write_reports(
         LocalShap::read(path, &shap_columns(analysis))
             .inspect_err(|e| tracing::warn!("the report leaves out local SHAP values: {e:#}"))
             .ok()
+    });
+    let local = local.map(|local| match dataset {
+        Some(dataset) => match FeatureValues::read(dataset, &local.rows_drawn()) {
+            Ok(values) => local.with_values(values),
+            Err(e) => {
+                tracing::warn!("the report's beeswarm is drawn without feature values: {e:#}");
+                local
+            }
+        },
+        None => local,
     });
     let title = config.title.as_deref().unwrap_or(DEFAULT_TITLE);
     let report = document::build(analysis, local.as_ref(), summary, title);
@@ -309,6 +329,7 @@ mod tests {
         };
         let err = write_reports(
             &serde_json::json!({}),
+            None,
             None,
             &RunSummary::example(),
             &config,

@@ -320,7 +320,9 @@ fn write_reports(
         SystemTime::now() - elapsed,
         elapsed,
     );
-    if let Err(e) = crate::report::write_reports(document, None, &summary, &report, &paths.output) {
+    if let Err(e) =
+        crate::report::write_reports(document, None, None, &summary, &report, &paths.output)
+    {
         tracing::error!(report = %report.name, "report not written: {e:#}");
     }
 }
