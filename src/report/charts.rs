@@ -330,6 +330,36 @@ pub fn bar_chart_with_errors(
     errors: &[Option<Vec<f64>>],
     value_title: &str,
 ) -> Svg {
+    bars(title, categories, series, errors, value_title, &[])
+}
+
+/// A [`bar_chart`] whose value axis also reaches `span` (low, high), so that
+/// charts drawn with the same span share one scale (categorical PDPs with
+/// the numeric ones).
+pub fn bar_chart_spanning(
+    title: &str,
+    categories: &[String],
+    series: &[Series],
+    value_title: &str,
+    span: (f64, f64),
+) -> Svg {
+    let reach: Vec<f64> = [span.0, span.1]
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .collect();
+    bars(title, categories, series, &[], value_title, &reach)
+}
+
+/// Horizontal bars with optional whiskers, on an axis that holds 0, every
+/// bar (and whisker) and the values in `reach`.
+fn bars(
+    title: &str,
+    categories: &[String],
+    series: &[Series],
+    errors: &[Option<Vec<f64>>],
+    value_title: &str,
+    reach: &[f64],
+) -> Svg {
     let error = |s: usize, i: usize| {
         errors
             .get(s)
@@ -348,7 +378,7 @@ pub fn bar_chart_with_errors(
             [v - e, v + e]
         })
     });
-    let axis = Axis::fit(values.chain([0.0]));
+    let axis = Axis::fit(values.chain([0.0]).chain(reach.iter().copied()));
     let height = plot.bottom + AXIS_TITLE_ROOM;
     let mut canvas = Canvas::new(WIDTH, height, title);
     draw_legend(&mut canvas, series);

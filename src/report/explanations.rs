@@ -296,7 +296,7 @@ pub fn pdp_section(pdp: &[Json], context: &Context) -> Section {
     let span = prediction_span(pdp);
     let mut blocks = vec![Block::Paragraph {
         text: format!(
-            "Each chart shows the model's average score when every record's feature is set to the value on the x axis, the other features unchanged. Line charts of numeric features share one y range ({} to {}), so a steep line is a large effect; bar charts of categorical features start at 0, categories sorted by score. Under each numeric chart a strip of grey bars gives the % of records in each range (its own scale), so sparse regions, where the curve rests on few records, stand out.",
+            "Each chart shows the model's average score when every record's feature is set to the value on the x axis, the other features unchanged. Line charts of numeric features share one y range ({} to {}), so a steep line is a large effect; bar charts of categorical features start at 0 and reach the same upper end, categories sorted by score. Under each numeric chart a strip of grey bars gives the % of records in each range (its own scale), so sparse regions, where the curve rests on few records, stand out.",
             format_number(span.0),
             format_number(span.1)
         ),
@@ -367,7 +367,7 @@ pub fn pdp_section(pdp: &[Json], context: &Context) -> Section {
                 .zip(&sorted)
                 .map(|(name, values)| Series { name, values })
                 .collect();
-            charts::bar_chart(&title, &categories, &series, y_title)
+            charts::bar_chart_spanning(&title, &categories, &series, y_title, span)
         };
         blocks.push(Block::Chart(Chart {
             caption: format!("Average model score as {feature} varies."),

@@ -257,11 +257,19 @@ pub fn waterfall(
     // The two marks' labels, pushed apart when the lines are close.
     let start_text = format!("{start_label} {}", format_number(start));
     let end_text = format!("{end_label} {}", format_number(end));
-    let (start_anchor, end_anchor) = if end >= start {
+    let (start_anchor, mut end_anchor) = if end >= start {
         (Anchor::End, Anchor::Start)
     } else {
         (Anchor::Start, Anchor::End)
     };
+    // A score at the right end of the axis would run its label off the
+    // canvas (and one at the left end, off its left side): turn it inwards.
+    let end_width = text_width(&end_text, FONT, Weight::Bold);
+    if matches!(end_anchor, Anchor::Start) && end_x + end_width > WIDTH {
+        end_anchor = Anchor::End;
+    } else if matches!(end_anchor, Anchor::End) && end_x - end_width < 0.0 {
+        end_anchor = Anchor::Start;
+    }
     canvas.text(
         start_x,
         top - 8.0,

@@ -200,9 +200,14 @@ fn record_chart(
         .filter(|(_, v)| v.is_finite())
         .collect();
     ranked.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    // A single remaining feature is shown by name, not as "1 other features".
+    let shown = match ranked.len() <= WATERFALL_FEATURES + 1 {
+        true => ranked.len(),
+        false => WATERFALL_FEATURES,
+    };
     let mut steps: Vec<(String, f64)> = ranked
         .iter()
-        .take(WATERFALL_FEATURES)
+        .take(shown)
         .map(|(f, v)| {
             let value = values.and_then(|vs| vs.value(f, record.row));
             (step_label(&context.feature_label(f), value), *v)
@@ -230,7 +235,7 @@ fn record_chart(
             record.row,
             format_number(expected),
             format_number(score),
-            WATERFALL_FEATURES.min(ranked.len()),
+            shown,
         ),
         svg: local_charts::waterfall(
             &format!("Record {} ({which} score), {name}", record.row),
