@@ -477,7 +477,7 @@ mod tests {
                 "{e}"
             );
         }
-        parse(format!(r#"{{{BASE},"methods":{{"shap":{{"target_stderr":0.01}}}}}}"#).as_bytes())
+        parse(format!(r#"{{{BASE},"methods":{{"shap":{{"target_stderr":0.01}}}},"predictor":{{"endpoint_name":"m"}}}}"#).as_bytes())
             .unwrap();
     }
 

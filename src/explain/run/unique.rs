@@ -51,11 +51,6 @@ impl UniqueRecords {
         }
     }
 
-    /// Records of the original block.
-    pub(super) fn len(&self) -> usize {
-        self.slot.len()
-    }
-
     /// The original position of distinct record `u` (for messages).
     pub(super) fn original(&self, u: usize) -> usize {
         self.first_copy[u]
@@ -131,7 +126,7 @@ mod tests {
         };
         let all: Vec<f64> = block.iter().map(score).collect();
         let unique = UniqueRecords::new(block);
-        assert_eq!(unique.len(), 6);
+        assert_eq!(unique.slot.len(), 6);
         assert_eq!(
             unique.records.len(),
             4,
