@@ -108,6 +108,9 @@ SHAP = SHAPConfig(
     seed=1,
 )
 PDP = PDPConfig(features=["credit_amount", "duration"], grid_resolution=10)
+# No baseline: Clarify computes one, here 10 k-prototypes centres (german
+# credit has categorical features).
+SHAP_CLUSTERS = SHAPConfig(num_clusters=10, num_samples=100, agg_method="mean_abs", seed=1)
 
 
 def configs():
@@ -123,6 +126,10 @@ def configs():
             data_config(), CSV_MODEL, CSV_PREDICTION, [SHAP, PDP]),
         "german_bias_shap.json": Gen.bias_and_explainability(
             data_config(), CSV_MODEL, CSV_PREDICTION, [SHAP, PDP], BIAS),
+        "german_shap_clusters.json": Gen.explainability(
+            data_config(), CSV_MODEL, CSV_PREDICTION, [SHAP_CLUSTERS, PDP]),
+        "german_shap_jsonlines.json": Gen.explainability(
+            data_config(), JSONLINES_MODEL, JSONLINES_PREDICTION, [SHAP, PDP]),
     }
 
 

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub const ANALYSIS_FILE: &str = "analysis.json";
 /// The local SHAP values (`save_local_shap_values`), in the output folder.
 pub const LOCAL_SHAP_FILE: &str = "explanations_shap/out.csv";
+/// The standard errors of the local SHAP values, beside them, with the same
+/// columns (an openclarify extension).
+pub const LOCAL_SHAP_STDERR_FILE: &str = "explanations_shap/out_stderr.csv";
 /// The baseline rows SHAP used, in the output folder.
 pub const BASELINE_FILE: &str = "explanations_shap/baseline.csv";
 

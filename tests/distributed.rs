@@ -201,6 +201,7 @@ fn german_credit_in_uneven_shards_equals_run() {
     for file in [
         "analysis.json",
         "explanations_shap/out.csv",
+        "explanations_shap/out_stderr.csv",
         "explanations_shap/baseline.csv",
     ] {
         let (a, b) = (single.join(file), merged.join(file));

@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value as Json};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -357,61 +356,6 @@ fn multiclass_scores_pick_the_label_header_with_the_highest_score() {
     let dppl = &analysis["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"][0];
     assert_eq!(dppl["name"], "DPPL");
     assert_eq!(dppl["value"], json!(1.0));
-}
-
-/// A one-route HTTP server on a free port whose answer is computed from
-/// the request body, for response shapes the demo model does not produce.
-struct Scripted {
-    url: String,
-}
-
-impl Scripted {
-    fn start(answer: fn(&str) -> (u16, String)) -> Scripted {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || serve_one_connection(stream, answer));
-            }
-        });
-        Scripted { url }
-    }
-}
-
-fn serve_one_connection(stream: std::net::TcpStream, answer: fn(&str) -> (u16, String)) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let (status, text) = answer(&String::from_utf8_lossy(&body));
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n",
-            text.len()
-        );
-        if writer
-            .write_all(head.as_bytes())
-            .and_then(|_| writer.write_all(text.as_bytes()))
-            .is_err()
-        {
-            return;
-        }
-    }
 }
 
 /// Credentials in the endpoint URL and `custom_attributes` values stay out

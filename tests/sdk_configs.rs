@@ -4,9 +4,10 @@
 //! smclarify's numbers (on the same predictions).
 //!
 //! The explainability ones run Kernel SHAP and PDP against the German demo
-//! model: the local values must add up to `f(x) − expected_value` on every
-//! row, with `f` the same model evaluated in-process, and a second run with
-//! the same seed must write a byte-identical `out.csv`.
+//! model (over CSV or JSON Lines, with a given or a computed baseline): the
+//! local values must add up to `f(x) − expected_value` on every row, with
+//! `f` the same model evaluated in-process, and a second run with the same
+//! seed must write a byte-identical `out.csv`.
 
 mod common;
 
@@ -46,6 +47,10 @@ const OUTCOMES: &[(&str, Outcome)] = &[
         MatchesSmclarify("demo/expected.smclarify.json"),
     ),
     ("german_shap.json", Explains(None)),
+    // No baseline: 10 k-prototypes centres are computed and saved.
+    ("german_shap_clusters.json", Explains(None)),
+    // The model speaks JSON Lines (`{"features":[...]}` in, `score` out).
+    ("german_shap_jsonlines.json", Explains(None)),
     (
         "german_bias_shap.json",
         Explains(Some("demo/expected.smclarify.json")),
@@ -126,19 +131,6 @@ fn bias_sections(config: &Json) -> Vec<&'static str> {
     .collect()
 }
 
-/// The German model's features, as the SDK configs name them.
-const GERMAN_FEATURES: [&str; 9] = [
-    "sex",
-    "job",
-    "housing",
-    "saving_accounts",
-    "checking_account",
-    "credit_amount",
-    "duration",
-    "purpose",
-    "age",
-];
-
 /// Checks the `kernel_shap` and `pdp` shapes, additivity of out.csv against
 /// the demo model evaluated in-process, and that a second run with the same
 /// seed writes the same out.csv byte for byte.
@@ -190,6 +182,20 @@ fn check_explanations(got: &Json, out_dir: &Path, data: &Path, config: &Path, mo
         rows += 1;
     }
     assert_eq!(rows, 1000);
+
+    // A computed baseline has `num_clusters` rows of every feature.
+    let num_clusters = read_json(config)["methods"]["shap"]["num_clusters"].as_u64();
+    let baseline = std::fs::read_to_string(out_dir.join("explanations_shap/baseline.csv"));
+    match (num_clusters, baseline) {
+        (Some(k), Ok(text)) => {
+            assert_eq!(text.lines().count() as u64, k, "{text}");
+            assert!(text
+                .lines()
+                .all(|l| l.split(',').count() == GERMAN_FEATURES.len()));
+        }
+        (None, Err(_)) => {}
+        (k, b) => panic!("num_clusters {k:?} but baseline.csv {b:?}"),
+    }
 
     let again = out_dir.with_file_name("again");
     let rerun = run_job_with(config, data, &again, &["--endpoint-url", &model.url]);

@@ -150,6 +150,9 @@ pub struct ShapConfig {
     pub image_config: Option<serde_json::Value>,
     /// Only these features are explained.
     pub features_to_explain: Option<Vec<NameOrIndex>>,
+    /// openclarify's extension: stop sampling a row once every value's
+    /// standard error is below this; `num_samples` stays the cap.
+    pub target_stderr: Option<f64>,
 }
 
 /// `methods.pdp`.

@@ -296,6 +296,14 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
                 "Baseline and num_clusters cannot be provided together. Please specify one of the two. (methods.shap)",
             ));
         }
+        if let Some(target) = shap.target_stderr {
+            if !(target.is_finite() && target > 0.0) {
+                errors.push(schema(
+                    "methods.shap.target_stderr",
+                    format!("{target} is not a positive number; give the standard error at which a row's sampling may stop, e.g. 0.005."),
+                ));
+            }
+        }
         if let Some(a) = &shap.agg_method {
             if !["mean_abs", "median", "mean_sq"].contains(&a.as_str()) {
                 errors.push(schema(
@@ -453,6 +461,24 @@ mod tests {
             e.contains(": lable: unknown key; did you mean \"label\"?"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn target_stderr_must_be_a_positive_number() {
+        for (value, problem) in [
+            ("0", "0 is not a positive number"),
+            ("\"a\"", "invalid type"),
+        ] {
+            let e = err(&format!(
+                r#"{{{BASE},"methods":{{"shap":{{"target_stderr":{value}}}}}}}"#
+            ));
+            assert!(
+                e.contains("methods.shap.target_stderr: ") && e.contains(problem),
+                "{e}"
+            );
+        }
+        parse(format!(r#"{{{BASE},"methods":{{"shap":{{"target_stderr":0.01}}}},"predictor":{{"endpoint_name":"m"}}}}"#).as_bytes())
+            .unwrap();
     }
 
     #[test]

@@ -29,7 +29,7 @@ const MAGIC: &[u8; 8] = b"OCLARIFY";
 /// The layout version of plan and state files; bump it when a serialised
 /// type changes. 2: the job plan gained a slot per analysis (bias's says
 /// whether the model supplies the predicted labels).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// The openclarify version that writes and accepts files.
 const VERSION: &str = env!("CARGO_PKG_VERSION");

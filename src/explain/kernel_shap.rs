@@ -26,6 +26,7 @@
 //! Clarify documents no such option), and no rounding of |φ| < 1e-10 to 0,
 //! which would break exact additivity.
 
+use super::draw_variance::DrawVariance;
 use super::least_squares::weighted_least_squares;
 use crate::config::ShapConfig;
 use rand::{Rng, SeedableRng};
@@ -109,12 +110,25 @@ fn proper_coalition_count(num_features: usize) -> Option<usize> {
 }
 
 /// The coalitions chosen for one explained row, with their regression weights.
+///
+/// The enumerated coalitions come first, then the sampled ones in the order
+/// the draws first reached them, so the first `k` draws always use a prefix
+/// of the coalitions: [`RowPlan::use_draws`] stops a row's sampling early
+/// without changing which coalitions the remaining draws would have chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowPlan {
     num_features: usize,
     varying: Vec<usize>,
     coalitions: Vec<Vec<bool>>,
-    weights: Vec<f64>,
+    /// Kernel weights of the enumerated coalitions (the first ones).
+    enumerated_weights: Vec<f64>,
+    /// The kernel weight the enumerated sizes left to the sampled ones.
+    sampled_weight: f64,
+    /// Each random draw: the coalitions it added one count to (a subset and,
+    /// for paired sizes, its complement).
+    draws: Vec<Vec<usize>>,
+    /// Draws in use: all of them unless [`RowPlan::use_draws`] said fewer.
+    draws_in_use: usize,
 }
 
 impl RowPlan {
@@ -124,11 +138,75 @@ impl RowPlan {
         &self.varying
     }
 
-    /// The coalitions, each a flag per varying feature (`true` = the feature
-    /// keeps the explained row's value).
+    /// The coalitions in use, each a flag per varying feature (`true` = the
+    /// feature keeps the explained row's value).
     pub fn coalitions(&self) -> &[Vec<bool>] {
-        &self.coalitions
+        &self.coalitions[..self.coalitions_in_use()]
     }
+
+    /// Random draws the plan holds (0 when every coalition is enumerated).
+    pub fn num_draws(&self) -> usize {
+        self.draws.len()
+    }
+
+    /// Random draws in use.
+    pub fn draws_in_use(&self) -> usize {
+        self.draws_in_use
+    }
+
+    /// Keeps only the first `draws` random draws (at most those planned), as
+    /// if sampling had stopped there; the enumerated coalitions stay.
+    pub fn use_draws(&mut self, draws: usize) {
+        self.draws_in_use = draws.min(self.draws.len());
+    }
+
+    fn coalitions_in_use(&self) -> usize {
+        self.draws[..self.draws_in_use]
+            .iter()
+            .flatten()
+            .map(|&c| c + 1)
+            .max()
+            .unwrap_or(self.enumerated_weights.len())
+    }
+
+    /// The regression weight of every coalition in use: the kernel weight
+    /// for enumerated ones; for sampled ones their count among the draws in
+    /// use, scaled so that the counts share the kernel weight left to them.
+    fn weights(&self) -> Vec<f64> {
+        let mut weights = self.enumerated_weights.clone();
+        weights.resize(self.coalitions_in_use(), 0.0);
+        for &c in self.draws[..self.draws_in_use].iter().flatten() {
+            weights[c] += 1.0;
+        }
+        let scale = self.draw_scale();
+        let enumerated = self.enumerated_weights.len();
+        weights[enumerated..].iter_mut().for_each(|w| *w *= scale);
+        weights
+    }
+
+    /// The weight one count of a sampled coalition carries.
+    fn draw_scale(&self) -> f64 {
+        let counts = self.draws[..self.draws_in_use]
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+        match counts {
+            0 => 0.0,
+            _ => self.sampled_weight / counts as f64,
+        }
+    }
+}
+
+/// One explained row's SHAP values and their standard errors, one vector per
+/// model output with one value per feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowExplanation {
+    /// The SHAP values; each vector sums to `link(f(x)) − expected_value`.
+    pub values: Vec<Vec<f64>>,
+    /// The standard error of each value from the sampling itself: 0 when
+    /// every coalition was enumerated (exact values), NaN when too few
+    /// draws were made to estimate it.
+    pub stderr: Vec<Vec<f64>>,
 }
 
 /// A Kernel SHAP explainer over one baseline; the cells may be of any type
@@ -191,7 +269,7 @@ impl<T: Clone + PartialEq> KernelShap<T> {
             .collect();
         // With 0 or 1 players the answer needs no coalitions at all.
         let sampled = if varying.len() < 2 {
-            WeightedCoalitions::default()
+            Sampling::default()
         } else {
             let mut rng = ChaCha8Rng::seed_from_u64(self.settings.seed);
             // One ChaCha stream per dataset row: independent and order-free.
@@ -199,19 +277,31 @@ impl<T: Clone + PartialEq> KernelShap<T> {
             let budget = coalition_budget(self.settings.num_samples, varying.len());
             sample_coalitions(varying.len(), budget, &mut rng)
         };
+        let draws_in_use = sampled.draws.len();
         RowPlan {
             num_features: row.len(),
             varying,
-            coalitions: sampled.masks,
-            weights: sampled.weights,
+            coalitions: sampled.coalitions.masks,
+            enumerated_weights: sampled.coalitions.weights,
+            sampled_weight: sampled.sampled_weight,
+            draws: sampled.draws,
+            draws_in_use,
         }
     }
 
     /// The rows to send to the model for `plan`: coalition-major, one row per
     /// (coalition, baseline row), i.e. `coalitions × baseline rows` rows.
     pub fn synthetic_rows(&self, row: &[T], plan: &RowPlan) -> Vec<Vec<T>> {
-        let mut rows = Vec::with_capacity(plan.coalitions.len() * self.baseline.len());
-        for coalition in &plan.coalitions {
+        self.synthetic_rows_from(row, plan, 0)
+    }
+
+    /// The rows of [`KernelShap::synthetic_rows`] for the coalitions in use
+    /// from number `first` on: what a row whose sampling goes on after
+    /// `first` coalitions still needs.
+    pub fn synthetic_rows_from(&self, row: &[T], plan: &RowPlan, first: usize) -> Vec<Vec<T>> {
+        let coalitions = &plan.coalitions()[first.min(plan.coalitions().len())..];
+        let mut rows = Vec::with_capacity(coalitions.len() * self.baseline.len());
+        for coalition in coalitions {
             for background in &self.baseline {
                 let mut synthetic = background.clone();
                 for (&feature, &present) in plan.varying.iter().zip(coalition) {
@@ -225,20 +315,21 @@ impl<T: Clone + PartialEq> KernelShap<T> {
         rows
     }
 
-    /// Solves for the SHAP values of one row, one vector per model output.
+    /// Solves for the SHAP values of one row and their standard errors.
     ///
     /// `synthetic_outputs[k]` holds output `k` for every row of
-    /// [`KernelShap::synthetic_rows`], in that order; `prediction[k]` is the
-    /// raw model output `k` for the explained row; `expected_values` comes from
-    /// [`KernelShap::expected_values`]. Each returned vector has one value per
-    /// feature and sums to `link(prediction[k]) − expected_values[k]`.
+    /// [`KernelShap::synthetic_rows`] (the coalitions in use), in that order;
+    /// `prediction[k]` is the raw model output `k` for the explained row;
+    /// `expected_values` comes from [`KernelShap::expected_values`]. Each
+    /// vector of values has one value per feature and sums to
+    /// `link(prediction[k]) − expected_values[k]`.
     pub fn solve(
         &self,
         plan: &RowPlan,
         synthetic_outputs: &[Vec<f64>],
         prediction: &[f64],
         expected_values: &[f64],
-    ) -> Vec<Vec<f64>> {
+    ) -> RowExplanation {
         assert_eq!(
             synthetic_outputs.len(),
             prediction.len(),
@@ -255,20 +346,24 @@ impl<T: Clone + PartialEq> KernelShap<T> {
             .zip(expected_values)
             .map(|(&p, &e)| link.apply(p) - e)
             .collect();
-        let mut shap = vec![vec![0.0; plan.num_features]; prediction.len()];
+        let zeros = vec![vec![0.0; plan.num_features]; prediction.len()];
+        let mut explained = RowExplanation {
+            values: zeros.clone(),
+            stderr: zeros,
+        };
         match plan.varying.as_slice() {
             [] => {}
             [only] => {
-                for (values, total) in shap.iter_mut().zip(&totals) {
+                for (values, total) in explained.values.iter_mut().zip(&totals) {
                     values[*only] = *total;
                 }
             }
             [others @ .., last] => {
+                let coalitions = plan.coalitions();
                 // The constraint Σφ = total removes φ_last: substitute
                 // φ_last = total − Σ others, as shap does, and regress on the
                 // differences z_j − z_last.
-                let design: Vec<Vec<f64>> = plan
-                    .coalitions
+                let design: Vec<Vec<f64>> = coalitions
                     .iter()
                     .map(|mask| {
                         let last_present = indicator(mask[others.len()]);
@@ -285,12 +380,12 @@ impl<T: Clone + PartialEq> KernelShap<T> {
                         let per_coalition = self.baseline.len();
                         assert_eq!(
                             outputs.len(),
-                            plan.coalitions.len() * per_coalition,
+                            coalitions.len() * per_coalition,
                             "one output per synthetic row"
                         );
                         outputs
                             .chunks(per_coalition)
-                            .zip(&plan.coalitions)
+                            .zip(coalitions)
                             .map(|(answers, mask)| {
                                 link.apply(mean(answers))
                                     - expected
@@ -299,16 +394,26 @@ impl<T: Clone + PartialEq> KernelShap<T> {
                             .collect()
                     })
                     .collect();
-                let fitted = weighted_least_squares(&design, others.len(), &targets, &plan.weights);
-                for ((values, coefficients), total) in shap.iter_mut().zip(fitted).zip(&totals) {
-                    for (&feature, &phi) in others.iter().zip(&coefficients) {
+                let weights = plan.weights();
+                let fitted = weighted_least_squares(&design, others.len(), &targets, &weights);
+                let draws = &plan.draws[..plan.draws_in_use];
+                let variance = DrawVariance::new(&design, &weights, draws, plan.draw_scale());
+                for (k, coefficients) in fitted.iter().enumerate() {
+                    let values = &mut explained.values[k];
+                    for (&feature, &phi) in others.iter().zip(coefficients) {
                         values[feature] = phi;
                     }
-                    values[*last] = total - coefficients.iter().sum::<f64>();
+                    values[*last] = totals[k] - coefficients.iter().sum::<f64>();
+                    let (stderr, stderr_of_sum) = variance.stderr(&targets[k], coefficients);
+                    let errors = &mut explained.stderr[k];
+                    for (&feature, &error) in others.iter().zip(&stderr) {
+                        errors[feature] = error;
+                    }
+                    errors[*last] = stderr_of_sum;
                 }
             }
         }
-        shap
+        explained
     }
 }
 
@@ -324,8 +429,20 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
-/// Coalitions with their accumulated weights; a coalition drawn twice is
-/// stored once with twice the weight, as shap does.
+/// What [`sample_coalitions`] chose: the enumerated coalitions with their
+/// kernel weights, then the random draws.
+#[derive(Default)]
+struct Sampling {
+    /// Every coalition; `weights` covers the enumerated ones only.
+    coalitions: WeightedCoalitions,
+    /// The kernel weight left to the sampled sizes.
+    sampled_weight: f64,
+    /// The coalitions each draw counted once (a coalition drawn twice is
+    /// stored once and counted twice, as shap does).
+    draws: Vec<Vec<usize>>,
+}
+
+/// Distinct coalitions, with the weights of the enumerated ones.
 #[derive(Default)]
 struct WeightedCoalitions {
     masks: Vec<Vec<bool>>,
@@ -334,16 +451,23 @@ struct WeightedCoalitions {
 }
 
 impl WeightedCoalitions {
-    /// Adds `weight` to `mask`; returns whether the coalition is new.
-    fn add(&mut self, mask: Vec<bool>, weight: f64) -> bool {
-        if let Some(&i) = self.position.get(&mask) {
-            self.weights[i] += weight;
-            return false;
-        }
+    /// Adds an enumerated coalition (never seen before) with its weight.
+    fn add_enumerated(&mut self, mask: Vec<bool>, weight: f64) {
         self.position.insert(mask.clone(), self.masks.len());
         self.masks.push(mask);
         self.weights.push(weight);
-        true
+    }
+
+    /// Adds a drawn coalition without a weight (draws carry the counts);
+    /// returns its index and whether it is new.
+    fn add_drawn(&mut self, mask: Vec<bool>) -> (usize, bool) {
+        if let Some(&i) = self.position.get(&mask) {
+            return (i, false);
+        }
+        let i = self.masks.len();
+        self.position.insert(mask.clone(), i);
+        self.masks.push(mask);
+        (i, true)
     }
 }
 
@@ -357,7 +481,7 @@ impl WeightedCoalitions {
 /// proportion to the kernel, each followed by its complement (which lowers
 /// the variance); their weights are counts, rescaled to the kernel weight
 /// the enumerated sizes left over.
-fn sample_coalitions(m: usize, budget: usize, rng: &mut ChaCha8Rng) -> WeightedCoalitions {
+fn sample_coalitions(m: usize, budget: usize, rng: &mut ChaCha8Rng) -> Sampling {
     let num_subset_sizes = m / 2; // ceil((m − 1) / 2)
     let num_paired_sizes = (m - 1) / 2; // floor((m − 1) / 2)
     let mut size_weights: Vec<f64> = (1..=num_subset_sizes)
@@ -396,15 +520,16 @@ fn sample_coalitions(m: usize, budget: usize, rng: &mut ChaCha8Rng) -> WeightedC
             let mut mask = vec![false; m];
             members.iter().for_each(|&i| mask[i] = true);
             let complement: Vec<bool> = mask.iter().map(|p| !p).collect();
-            coalitions.add(mask, weight);
+            coalitions.add_enumerated(mask, weight);
             // The complement goes right after its subset, as in shap.
             if paired {
-                coalitions.add(complement, weight);
+                coalitions.add_enumerated(complement, weight);
             }
         });
     }
 
     let num_fixed = coalitions.masks.len();
+    let mut draws = Vec::new();
     if num_full_sizes < num_subset_sizes {
         let mut samples_left = budget.saturating_sub(num_fixed);
         // Each paired draw yields two coalitions, so paired sizes are drawn
@@ -422,22 +547,22 @@ fn sample_coalitions(m: usize, budget: usize, rng: &mut ChaCha8Rng) -> WeightedC
             let size = num_full_sizes + 1 + draw_index(&draw_weights, draw_total, rng);
             let mask = random_subset(m, size, rng);
             let complement: Vec<bool> = mask.iter().map(|p| !p).collect();
-            if coalitions.add(mask, 1.0) {
-                samples_left -= 1;
+            let (index, new) = coalitions.add_drawn(mask);
+            let mut counted = vec![index];
+            samples_left -= usize::from(new);
+            if samples_left > 0 && size <= num_paired_sizes {
+                let (index, new) = coalitions.add_drawn(complement);
+                counted.push(index);
+                samples_left -= usize::from(new);
             }
-            if samples_left > 0 && size <= num_paired_sizes && coalitions.add(complement, 1.0) {
-                samples_left -= 1;
-            }
-        }
-        let weight_left: f64 = size_weights[num_full_sizes..].iter().sum();
-        let drawn: f64 = coalitions.weights[num_fixed..].iter().sum();
-        if drawn > 0.0 {
-            coalitions.weights[num_fixed..]
-                .iter_mut()
-                .for_each(|w| *w *= weight_left / drawn);
+            draws.push(counted);
         }
     }
-    coalitions
+    Sampling {
+        coalitions,
+        sampled_weight: size_weights[num_full_sizes..].iter().sum(),
+        draws,
+    }
 }
 
 /// `n choose k` as a float (exact for the sizes that can be enumerated).
@@ -512,7 +637,9 @@ pub(crate) mod tests {
             outputs
         };
         (
-            explainer.solve(&plan, &outputs, &model(row), &expected),
+            explainer
+                .solve(&plan, &outputs, &model(row), &expected)
+                .values,
             expected,
         )
     }
@@ -684,6 +811,68 @@ pub(crate) mod tests {
         assert!(errors[0] > errors[1] && errors[1] > errors[2], "{errors:?}");
         assert!(errors[2] < 0.2 * errors[0], "{errors:?}");
         assert!(errors[3] < 1e-12, "{errors:?}");
+    }
+
+    /// Solves `row` with `plan` against the nonlinear model.
+    fn solve_with(explainer: &KernelShap<f64>, plan: &RowPlan, row: &[f64]) -> RowExplanation {
+        let baseline: Vec<Vec<f64>> = explainer.baseline().iter().map(|b| nonlinear(b)).collect();
+        let expected = explainer.expected_values(&transpose(baseline));
+        let answers: Vec<Vec<f64>> = explainer
+            .synthetic_rows(row, plan)
+            .iter()
+            .map(|z| nonlinear(z))
+            .collect();
+        explainer.solve(plan, &transpose(answers), &nonlinear(row), &expected)
+    }
+
+    #[test]
+    fn standard_errors_are_zero_when_exact_and_positive_when_sampled() {
+        let m = 7;
+        let baseline: Vec<Vec<f64>> = (0..2)
+            .map(|b| (0..m).map(|j| grid_value(b + 30, j)).collect())
+            .collect();
+        let row: Vec<f64> = (0..m).map(|j| grid_value(4, j) + 0.7).collect();
+        let exact = KernelShap::new(baseline.clone(), settings(None, Link::Identity));
+        let plan = exact.plan(&row, 0);
+        assert_eq!(plan.num_draws(), 0);
+        let explained = solve_with(&exact, &plan, &row);
+        assert!(explained.stderr.iter().flatten().all(|e| *e == 0.0));
+        let sampled = KernelShap::new(baseline, settings(Some(60), Link::Identity));
+        let plan = sampled.plan(&row, 0);
+        assert!(plan.num_draws() > 10);
+        let explained = solve_with(&sampled, &plan, &row);
+        assert!(
+            explained
+                .stderr
+                .iter()
+                .flatten()
+                .all(|e| *e > 0.0 && e.is_finite()),
+            "{:?}",
+            explained.stderr
+        );
+    }
+
+    #[test]
+    fn stopping_early_uses_a_prefix_of_the_draws() {
+        let m = 10;
+        let explainer = KernelShap::new(vec![vec![0.0; m]], settings(Some(200), Link::Identity));
+        let row: Vec<f64> = (0..m).map(|j| grid_value(2, j) + 1.5).collect();
+        let full = explainer.plan(&row, 3);
+        let mut early = full.clone();
+        early.use_draws(20);
+        assert_eq!(early.draws_in_use(), 20);
+        let used = early.coalitions().len();
+        assert!(used < full.coalitions().len());
+        assert_eq!(early.coalitions(), &full.coalitions()[..used]);
+        let tail = explainer.synthetic_rows_from(&row, &full, used);
+        assert_eq!(tail.len(), full.coalitions().len() - used);
+        // Taking every draw back gives the full plan's values, to the bit.
+        early.use_draws(usize::MAX);
+        assert_eq!(early, full);
+        assert_eq!(
+            solve_with(&explainer, &early, &row),
+            solve_with(&explainer, &full, &row)
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! may hold numbers, strings, or the caller's own cell type.
 //!
 //! - [`kernel_shap`] holds coalitions, synthetic rows and the constrained
-//!   weighted least-squares solve, reproducible per dataset row.
+//!   weighted least-squares solve, reproducible per dataset row; its
+//!   standard errors come from `draw_variance`.
 //! - [`aggregate`] holds `global_shap_values` (`mean_abs`, `median`, `mean_sq`)
 //!   from local values, as a mergeable state.
 //! - [`exact_sum`] holds float sums whose bits do not depend on the order of
@@ -22,6 +23,7 @@
 
 pub mod aggregate;
 pub mod clusters;
+mod draw_variance;
 pub mod exact_sum;
 pub mod kernel_shap;
 mod least_squares;
@@ -29,4 +31,6 @@ pub mod pdp;
 pub mod run;
 
 pub use aggregate::{AggregationMethod, GlobalShapState};
-pub use kernel_shap::{coalition_budget, KernelShap, KernelShapSettings, Link, RowPlan};
+pub use kernel_shap::{
+    coalition_budget, KernelShap, KernelShapSettings, Link, RowExplanation, RowPlan,
+};

@@ -2,8 +2,23 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use serde_json::Value as Json;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The features of `test-fixtures/german.csv`, in column order (the label,
+/// `risk`, comes first in the file).
+pub const GERMAN_FEATURES: [&str; 9] = [
+    "sex",
+    "job",
+    "housing",
+    "saving_accounts",
+    "checking_account",
+    "credit_amount",
+    "duration",
+    "purpose",
+    "age",
+];
 
 /// The repository's `test-fixtures/` folder.
 pub fn fixtures() -> PathBuf {
@@ -199,4 +214,61 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     found.sort();
     found
+}
+
+/// A one-route HTTP server on a free port whose answer is computed from
+/// the request body, for response shapes the demo model does not produce.
+pub struct Scripted {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+}
+
+impl Scripted {
+    /// Starts the server; `answer` maps a request body to (status, body).
+    pub fn start(answer: fn(&str) -> (u16, String)) -> Scripted {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve_one_connection(stream, answer));
+            }
+        });
+        Scripted { url }
+    }
+}
+
+fn serve_one_connection(stream: std::net::TcpStream, answer: fn(&str) -> (u16, String)) {
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let (status, text) = answer(&String::from_utf8_lossy(&body));
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(text.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
 }

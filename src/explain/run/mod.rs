@@ -26,7 +26,10 @@
 //! - `baseline`: where the SHAP baseline comes from (inline rows, a
 //!   baseline file, or clusters of the data) and `baseline.csv`.
 //! - `shap`: Kernel SHAP over the rows in batched model calls, the
-//!   `kernel_shap` section and `out.csv`.
+//!   `kernel_shap` section, `out.csv` and `out_stderr.csv`.
+//! - `shap_block`: one call's block of rows, in rounds when
+//!   `target_stderr` may stop a row's sampling early.
+//! - `unique`: identical records of a call sent once.
 //! - `pdp`: PDP grids, the model's answers summed per grid value, and the
 //!   `pdp` section.
 
@@ -35,6 +38,8 @@ mod model;
 mod pdp;
 mod rows;
 mod shap;
+mod shap_block;
+mod unique;
 
 use crate::config::AnalysisConfig;
 use crate::dataset::value::Cell;
@@ -192,6 +197,7 @@ impl ExplainState {
             (Some(mut a), Some(b)) => {
                 a.global.merge(b.global);
                 a.local.extend(b.local);
+                a.records.add(b.records);
                 Some(a)
             }
             (a, b) => a.or(b),
@@ -284,7 +290,6 @@ pub fn finish(
         if let (true, Some(baseline)) = (plan.computed_baseline, &plan.baseline) {
             write_baseline(baseline, output)?;
         }
-        let global = shap.global.global_values();
         let joinsource = schema.joinsource.map(|c| schema.headers[c].as_str());
         write_local_values(
             shap_config,
@@ -296,9 +301,10 @@ pub fn finish(
         )?;
         section.insert(
             "kernel_shap".into(),
-            shap_section(&features, &labels, &global, &shap.expected),
+            shap_section(&features, &labels, &shap.global, &shap.expected),
         );
-        first_output_global = global.into_iter().next();
+        section.insert("kernel_shap_model_records".into(), shap.records.section());
+        first_output_global = shap.global.global_values().into_iter().next();
     }
     if let Some(pdp_config) = &config.methods.pdp {
         let plotted = pdp_features(pdp_config, &features, first_output_global.as_deref())?;

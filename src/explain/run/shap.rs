@@ -5,6 +5,7 @@
 
 use super::model::{ranges, Model};
 use super::rows::{csv_line, Features, Records};
+use super::shap_block::Block;
 use super::{CALLS_IN_FLIGHT, RECORDS_PER_CALL};
 use crate::config::ShapConfig;
 use crate::dataset::value::Cell;
@@ -16,7 +17,6 @@ use crate::progress::Reporter;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use std::ops::Range;
 use std::path::Path;
 
 /// SHAP values of a shard.
@@ -24,13 +24,15 @@ use std::path::Path;
 pub(super) struct ShapState {
     /// E[f] per output over the baseline.
     pub(super) expected: Vec<f64>,
-    /// The running aggregates for `global_shap_values`.
+    /// The running aggregates for `global_shap_values` and their errors.
     pub(super) global: GlobalShapState,
     /// Each row's values (only with `save_local_shap_values`).
     pub(super) local: Vec<LocalRow>,
+    /// What the model was asked, and what was saved.
+    pub(super) records: ModelRecords,
 }
 
-/// One row of `explanations_shap/out.csv`.
+/// One row of `explanations_shap/out.csv` and `out_stderr.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct LocalRow {
     /// Index of the row in the dataset: rows are written in this order.
@@ -39,6 +41,45 @@ pub(super) struct LocalRow {
     pub(super) id: Option<String>,
     /// The SHAP values, output-major.
     pub(super) values: Vec<f64>,
+    /// Their standard errors, in the same order.
+    pub(super) stderr: Vec<f64>,
+}
+
+/// Counts of model records (explained rows and their synthetic records),
+/// summed over blocks and shards. `budgeted` and `saved_by_target_stderr`
+/// are sums over rows, so any split into shards gives the same totals and
+/// they go into `analysis.json`; duplicates are found within one model
+/// call, whose rows depend on the split, so those two counts are only
+/// logged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct ModelRecords {
+    /// What the full coalition budget needs.
+    pub(super) budgeted: u64,
+    /// What `target_stderr` let rows skip by stopping early.
+    pub(super) saved_by_target_stderr: u64,
+    /// Identical records answered once and reused.
+    pub(super) duplicates_reused: u64,
+    /// What was sent to the model.
+    pub(super) sent: u64,
+}
+
+impl ModelRecords {
+    /// Adds another block's or shard's counts.
+    pub(super) fn add(&mut self, other: ModelRecords) {
+        self.budgeted += other.budgeted;
+        self.saved_by_target_stderr += other.saved_by_target_stderr;
+        self.duplicates_reused += other.duplicates_reused;
+        self.sent += other.sent;
+    }
+
+    /// The counts that do not depend on the split into shards, as
+    /// `explanations.kernel_shap_model_records`.
+    pub(super) fn section(&self) -> Json {
+        serde_json::json!({
+            "budgeted": self.budgeted,
+            "saved_by_target_stderr": self.saved_by_target_stderr,
+        })
+    }
 }
 
 /// Explains every row of `records` with Kernel SHAP against `baseline`.
@@ -67,6 +108,7 @@ pub(super) fn explain_rows(
     let mut global = GlobalShapState::new(method, num_outputs, features.explained.len());
     let keep_local = shap.save_local_shap_values.unwrap_or(false);
     let mut local = Vec::new();
+    let mut counts = ModelRecords::default();
 
     let per_row = records_per_row(features, baseline.len(), num_samples);
     let expected_records =
@@ -76,56 +118,85 @@ pub(super) fn explain_rows(
     let blocks = ranges(records.rows.len(), rows_per_call);
     let explained = futures_util::stream::iter(blocks)
         .map(|rows| {
-            let (explainer, expected) = (&explainer, &expected);
+            let block = Block {
+                explainer: &explainer,
+                features,
+                records,
+                model,
+                expected: &expected,
+                target_stderr: shap.target_stderr,
+            };
             async move {
-                let values =
-                    explain_block(explainer, features, records, model, rows.clone(), expected)
-                        .await?;
-                Ok::<_, JobError>((rows, values))
+                let explained = block.explain(rows.clone()).await?;
+                Ok::<_, JobError>((rows, explained))
             }
         })
         .buffered(CALLS_IN_FLIGHT);
     model
         .runtime
-        .block_on(explained.try_for_each(|(rows, values)| {
-            for (row, row_values) in rows.zip(values) {
-                global.add_row(&row_values);
+        .block_on(explained.try_for_each(|(rows, (explained, block_counts))| {
+            counts.add(block_counts);
+            for (row, row_values) in rows.zip(explained) {
+                global.add_row(&row_values.values, &row_values.stderr);
                 if keep_local {
                     local.push(LocalRow {
                         row: records.first_row + row as u64,
                         id: records.ids.as_ref().map(|ids| ids[row].clone()),
-                        values: row_values.into_iter().flatten().collect(),
+                        values: row_values.values.into_iter().flatten().collect(),
+                        stderr: row_values.stderr.into_iter().flatten().collect(),
                     });
                 }
             }
             std::future::ready(Ok(()))
         }))?;
+    tracing::info!(
+        budgeted = counts.budgeted,
+        saved_by_target_stderr = counts.saved_by_target_stderr,
+        duplicates_reused = counts.duplicates_reused,
+        sent = counts.sent,
+        "SHAP model records: {} sent of {} budgeted; {} identical records answered once, {} saved by target_stderr",
+        counts.sent,
+        counts.budgeted,
+        counts.duplicates_reused,
+        counts.saved_by_target_stderr,
+    );
     Ok(ShapState {
         expected,
         global,
         local,
+        records: counts,
     })
 }
 
-/// The `kernel_shap` object: per output, the global values by feature name
-/// and the expected value.
+/// The `kernel_shap` object: per output, the global values by feature name,
+/// the expected value, and the global values' standard errors
+/// (`global_shap_values_stderr`, same keys).
 pub(super) fn shap_section(
     features: &Features,
     labels: &[String],
-    global: &[Vec<f64>],
+    global: &GlobalShapState,
     expected: &[f64],
 ) -> Json {
-    let mut section = Map::new();
-    for ((label, values), expected_value) in labels.iter().zip(global).zip(expected) {
+    let by_name = |values: &[f64]| -> Json {
         let named: Map<String, Json> = features
             .explained
             .iter()
             .zip(values)
             .map(|(&f, &v)| (features.names[f].clone(), Json::from(v)))
             .collect();
+        Json::Object(named)
+    };
+    let mut section = Map::new();
+    let outputs = global
+        .global_values()
+        .into_iter()
+        .zip(global.global_stderr());
+    for ((label, (values, stderr)), expected_value) in labels.iter().zip(outputs).zip(expected) {
         let mut entry = Map::new();
-        entry.insert("global_shap_values".into(), Json::Object(named));
+        entry.insert("global_shap_values".into(), by_name(&values));
         entry.insert("expected_value".into(), Json::from(*expected_value));
+        // An extension Clarify's readers skip: they look up keys by name.
+        entry.insert("global_shap_values_stderr".into(), by_name(&stderr));
         section.insert(label.clone(), Json::Object(entry));
     }
     Json::Object(section)
@@ -154,79 +225,6 @@ pub(super) fn records_per_row(
     1 + background + coalitions * baseline_rows
 }
 
-/// Explains `rows` with one `predict` call; returns each row's SHAP values
-/// (one vector per output, one value per explained feature), in row order.
-pub(super) async fn explain_block(
-    explainer: &KernelShap<Cell>,
-    features: &Features,
-    records: &Records,
-    model: &Model,
-    rows: Range<usize>,
-    expected: &[f64],
-) -> Result<Vec<Vec<Vec<f64>>>> {
-    let baseline_rows = explainer.baseline().len();
-    let mut plans = Vec::with_capacity(rows.len());
-    let mut block = Vec::new();
-    let mut starts = Vec::with_capacity(rows.len());
-    for row in rows.clone() {
-        let full = &records.rows[row];
-        let cells = pick(full, &features.explained);
-        // Seeds are keyed to the row's index in the whole dataset, so a
-        // shard explains its rows exactly as a single pass would.
-        let plan = explainer.plan(&cells, records.first_row + row as u64);
-        starts.push(block.len());
-        block.push(full.clone());
-        if features.is_subset() {
-            let absent = explainer.baseline().iter().cloned();
-            block.extend(absent.map(|b| with_explained(full, &features.explained, b)));
-        }
-        let synthetic = explainer.synthetic_rows(&cells, &plan);
-        block.extend(
-            synthetic
-                .into_iter()
-                .map(|s| with_explained(full, &features.explained, s)),
-        );
-        plans.push(plan);
-    }
-    let owner = |i: usize| rows.start + starts.partition_point(|&s| s <= i) - 1;
-    let scores = model
-        .scores(&block, |i| {
-            let row = owner(i);
-            let global = records.first_row + row as u64;
-            match i == starts[row - rows.start] {
-                true => format!("dataset row {global}"),
-                false => format!("a synthetic record of dataset row {global}"),
-            }
-        })
-        .await?;
-    let mut values = Vec::with_capacity(plans.len());
-    for (i, plan) in plans.iter().enumerate() {
-        let start = starts[i];
-        let prediction: Vec<f64> = scores.iter().map(|s| s[start]).collect();
-        let mut synthetic_start = start + 1;
-        let own_expected;
-        let expected = if features.is_subset() {
-            let background: Vec<Vec<f64>> = scores
-                .iter()
-                .map(|s| s[synthetic_start..synthetic_start + baseline_rows].to_vec())
-                .collect();
-            synthetic_start += baseline_rows;
-            own_expected = explainer.expected_values(&background);
-            &own_expected
-        } else {
-            expected
-        };
-        let synthetic_end = synthetic_start + plan.coalitions().len() * baseline_rows;
-        let synthetic: Vec<Vec<f64>> = scores
-            .iter()
-            .map(|s| s[synthetic_start..synthetic_end].to_vec())
-            .collect();
-        values.push(explainer.solve(plan, &synthetic, &prediction, expected));
-    }
-    tracing::info!(rows = ?rows, records = block.len(), "rows explained");
-    Ok(values)
-}
-
 /// `row` with the explained features set to `explained_cells`.
 pub(super) fn with_explained(
     row: &[Cell],
@@ -240,9 +238,11 @@ pub(super) fn with_explained(
     full
 }
 
-/// Writes `explanations_shap/out.csv` when `save_local_shap_values` is on:
-/// the joinsource column if any, then `<feature>_<label>` label-major
-/// (Clarify's column names), one line per row in dataset order.
+/// Writes `explanations_shap/out.csv` and `out_stderr.csv` when
+/// `save_local_shap_values` is on: the joinsource column if any, then
+/// `<feature>_<label>` label-major (Clarify's column names), one line per
+/// row in dataset order; the values in `out.csv`, their standard errors in
+/// `out_stderr.csv` under the same header.
 pub(super) fn write_local_values(
     shap: &ShapConfig,
     features: &Features,
@@ -262,14 +262,21 @@ pub(super) fn write_local_values(
             header.push(format!("{}_{label}", features.names[f]));
         }
     }
-    let mut text = csv_line(header);
     rows.sort_unstable_by_key(|r| r.row);
-    for row in rows {
-        let numbers = row.values.iter().map(|&v| crate::pyfmt::float(v));
-        text.push_str(&csv_line(row.id.into_iter().chain(numbers)));
-    }
+    let table = |numbers: fn(&LocalRow) -> &[f64]| {
+        let mut text = csv_line(header.clone());
+        for row in &rows {
+            let cells = numbers(row).iter().map(|&v| crate::pyfmt::float(v));
+            text.push_str(&csv_line(row.id.clone().into_iter().chain(cells)));
+        }
+        text
+    };
     crate::layout::write_atomic(
         &output.join(crate::layout::LOCAL_SHAP_FILE),
-        text.as_bytes(),
+        table(|r| &r.values).as_bytes(),
+    )?;
+    crate::layout::write_atomic(
+        &output.join(crate::layout::LOCAL_SHAP_STDERR_FILE),
+        table(|r| &r.stderr).as_bytes(),
     )
 }

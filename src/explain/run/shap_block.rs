@@ -1,0 +1,223 @@
+//! One block of explained rows: their synthetic records go to the model
+//! together, identical records once, and with `target_stderr` a row's
+//! sampling goes on in rounds only while some value's standard error is
+//! above the target.
+//!
+//! Rounds: a row's plan holds its full budget of random draws
+//! (`num_samples` stays the cap). Without a target every draw is sent at
+//! once. With one, the first round sends the enumerated coalitions and the
+//! first eighth of the draws (at least [`MIN_DRAWS_BEFORE_STOPPING`]); each
+//! later round doubles the draws in use, for the rows still above the
+//! target. The draws are the plan's, in order, so a row that never stops
+//! gets exactly the values it gets without a target.
+
+use super::model::Model;
+use super::rows::{Features, Records};
+use super::shap::{pick, with_explained, ModelRecords};
+use super::unique::UniqueRecords;
+use crate::dataset::value::Cell;
+use crate::error::Result;
+use crate::explain::{KernelShap, RowExplanation, RowPlan};
+use std::ops::Range;
+
+/// Draws a row makes before its standard errors may stop it: fewer give
+/// too noisy an estimate of the error to trust.
+const MIN_DRAWS_BEFORE_STOPPING: usize = 16;
+
+/// What explaining a block needs, shared by its rows.
+pub(super) struct Block<'a> {
+    pub(super) explainer: &'a KernelShap<Cell>,
+    pub(super) features: &'a Features,
+    pub(super) records: &'a Records,
+    pub(super) model: &'a Model,
+    /// The expected values over the baseline (rows explaining every feature).
+    pub(super) expected: &'a [f64],
+    /// `methods.shap.target_stderr`.
+    pub(super) target_stderr: Option<f64>,
+}
+
+/// A row being explained: its plan and the model's answers so far.
+struct RowWork {
+    /// Index into the block's records.
+    row: usize,
+    cells: Vec<Cell>,
+    plan: RowPlan,
+    /// Coalitions of the full plan.
+    planned_coalitions: usize,
+    prediction: Vec<f64>,
+    expected: Vec<f64>,
+    /// Per output, the answers for the coalitions in use.
+    synthetic: Vec<Vec<f64>>,
+    explained: Option<RowExplanation>,
+}
+
+impl Block<'_> {
+    /// Explains `rows`; returns each row's values and errors, in row order,
+    /// and the block's model record counts.
+    pub(super) async fn explain(
+        &self,
+        rows: Range<usize>,
+    ) -> Result<(Vec<RowExplanation>, ModelRecords)> {
+        let baseline_rows = self.explainer.baseline().len();
+        let head_records = 1 + self.features.is_subset() as usize * baseline_rows;
+        let mut counts = ModelRecords::default();
+        let mut work: Vec<RowWork> = rows
+            .map(|row| {
+                let cells = pick(&self.records.rows[row], &self.features.explained);
+                // Seeds are keyed to the row's index in the whole dataset, so
+                // a shard explains its rows exactly as a single pass would.
+                let mut plan = self
+                    .explainer
+                    .plan(&cells, self.records.first_row + row as u64);
+                let planned_coalitions = plan.coalitions().len();
+                counts.budgeted += (head_records + planned_coalitions * baseline_rows) as u64;
+                if self.target_stderr.is_some() {
+                    plan.use_draws(first_checkpoint(plan.num_draws()));
+                }
+                RowWork {
+                    row,
+                    cells,
+                    plan,
+                    planned_coalitions,
+                    prediction: Vec::new(),
+                    expected: Vec::new(),
+                    synthetic: Vec::new(),
+                    explained: None,
+                }
+            })
+            .collect();
+        // (row in `work`, coalitions already answered) for this round.
+        let mut pending: Vec<(usize, Option<usize>)> = (0..work.len()).map(|w| (w, None)).collect();
+        while !pending.is_empty() {
+            counts.add(self.round(&mut work, &pending).await?);
+            pending = work
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(w, row)| {
+                    let answered = row.plan.coalitions().len();
+                    self.continues(row).then_some((w, Some(answered)))
+                })
+                .collect();
+        }
+        for row in &work {
+            let used = row.plan.coalitions().len();
+            counts.saved_by_target_stderr +=
+                ((row.planned_coalitions - used) * baseline_rows) as u64;
+        }
+        let explained = work.into_iter().filter_map(|row| row.explained).collect();
+        Ok((explained, counts))
+    }
+
+    /// Whether `row`'s sampling goes on; if so, takes in the next draws.
+    fn continues(&self, row: &mut RowWork) -> bool {
+        let (Some(target), Some(explained)) = (self.target_stderr, &row.explained) else {
+            return false;
+        };
+        let (used, all) = (row.plan.draws_in_use(), row.plan.num_draws());
+        // NaN (an error that cannot be estimated yet) is not below the target.
+        let below = explained.stderr.iter().flatten().all(|e| *e < target);
+        if below || used == all {
+            return false;
+        }
+        row.plan
+            .use_draws((2 * used).max(MIN_DRAWS_BEFORE_STOPPING));
+        true
+    }
+
+    /// One model call for the `pending` rows: the explained row and its own
+    /// background the first time (`None`), then the coalitions in use after
+    /// those already answered; and a solve of each.
+    async fn round(
+        &self,
+        work: &mut [RowWork],
+        pending: &[(usize, Option<usize>)],
+    ) -> Result<ModelRecords> {
+        let features = self.features;
+        let baseline_rows = self.explainer.baseline().len();
+        let mut block = Vec::new();
+        let mut starts = Vec::with_capacity(pending.len());
+        for &(w, answered) in pending {
+            let row = &work[w];
+            let full = &self.records.rows[row.row];
+            starts.push(block.len());
+            if answered.is_none() {
+                block.push(full.clone());
+                if features.is_subset() {
+                    let absent = self.explainer.baseline().iter().cloned();
+                    block.extend(absent.map(|b| with_explained(full, &features.explained, b)));
+                }
+            }
+            let synthetic =
+                self.explainer
+                    .synthetic_rows_from(&row.cells, &row.plan, answered.unwrap_or(0));
+            block.extend(
+                synthetic
+                    .into_iter()
+                    .map(|s| with_explained(full, &features.explained, s)),
+            );
+        }
+        let built = block.len();
+        let unique = UniqueRecords::new(block);
+        let describe = |i: usize| {
+            let at = starts.partition_point(|&s| s <= i) - 1;
+            let (w, answered) = pending[at];
+            let global = self.records.first_row + work[w].row as u64;
+            match answered.is_none() && i == starts[at] {
+                true => format!("dataset row {global}"),
+                false => format!("a synthetic record of dataset row {global}"),
+            }
+        };
+        let scores = self
+            .model
+            .scores(&unique.records, |u| describe(unique.original(u)))
+            .await?;
+        let sent = unique.records.len();
+        let scores = unique.spread(scores);
+        for (&(w, answered), &start) in pending.iter().zip(&starts) {
+            let row = &mut work[w];
+            let mut at = start;
+            if answered.is_none() {
+                row.prediction = scores.iter().map(|s| s[at]).collect();
+                at += 1;
+                row.expected = match features.is_subset() {
+                    true => {
+                        let background: Vec<Vec<f64>> = scores
+                            .iter()
+                            .map(|s| s[at..at + baseline_rows].to_vec())
+                            .collect();
+                        at += baseline_rows;
+                        self.explainer.expected_values(&background)
+                    }
+                    false => self.expected.to_vec(),
+                };
+                row.synthetic = vec![Vec::new(); scores.len()];
+            }
+            let new = (row.plan.coalitions().len() - answered.unwrap_or(0)) * baseline_rows;
+            for (answers, s) in row.synthetic.iter_mut().zip(&scores) {
+                answers.extend_from_slice(&s[at..at + new]);
+            }
+            row.explained = Some(self.explainer.solve(
+                &row.plan,
+                &row.synthetic,
+                &row.prediction,
+                &row.expected,
+            ));
+        }
+        tracing::info!(
+            rows = pending.len(),
+            records = built,
+            sent,
+            "rows explained"
+        );
+        Ok(ModelRecords {
+            duplicates_reused: (built - sent) as u64,
+            sent: sent as u64,
+            ..ModelRecords::default()
+        })
+    }
+}
+
+/// The draws of a row's first round when a target may stop it early.
+fn first_checkpoint(draws: usize) -> usize {
+    draws.min(MIN_DRAWS_BEFORE_STOPPING.max(draws.div_ceil(8)))
+}
