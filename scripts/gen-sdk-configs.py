@@ -39,18 +39,23 @@ from pathlib import Path
 
 from sagemaker.core.clarify import (
     ANALYSIS_CONFIG_SCHEMA_V1_0,
+    AsymmetricShapleyValueConfig,
     BiasConfig,
     DataConfig,
     ModelConfig,
     ModelPredictedLabelConfig,
     PDPConfig,
     SHAPConfig,
+    TimeSeriesDataConfig,
+    TimeSeriesJSONDatasetFormat,
+    TimeSeriesModelConfig,
     _AnalysisConfigGenerator as Gen,
 )
 
 SDK_PACKAGE, SDK_VERSION = "sagemaker-core", "2.27.0"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-fixtures" / "sdk-configs"
+TS_OUT = ROOT / "test-fixtures" / "sdk-configs-time-series"
 EXPECTED = ROOT / "test-fixtures" / "expected" / "german_pre.smclarify.json"
 SHARED = Path(os.environ.get("SHARED", ROOT.parent / "shared"))
 # Placeholders: the generator never copies these into the config.
@@ -133,6 +138,60 @@ def configs():
     }
 
 
+# Time series: test-fixtures/time-series/forecast.json, the demo forecaster's
+# DeepAR records (demo-model --forecast), in the three dataset layouts.
+TS_HEADERS = ["item_id", "timestamp", "target_value", "dyn_1", "dyn_2", "static_1"]
+TS_MODEL = ModelConfig(
+    endpoint_name=ENDPOINT,
+    content_type="application/json",
+    accept_type="application/json",
+    content_template='{"instances": $records}',
+    record_template='{"start": $start_time, "target": $target_time_series, '
+    '"dynamic_feat": $related_time_series, "cat": $static_covariates}',
+    time_series_model_config=TimeSeriesModelConfig(forecast="predictions[*].mean"),
+)
+TS_PATHS = {
+    "timestamp_records": ("[].item_id", "[].timestamp", "[].target_value",
+                          ["[].dyn_1", "[].dyn_2"], ["[].static_1"]),
+    "item_records": ("[*].item_id", "[*].series[].timestamp", "[*].series[].target_value",
+                     ["[*].series[].dyn_1", "[*].series[].dyn_2"], ["[*].static_1"]),
+    "columns": ("item_id", "timestamp", "target_value", ["dyn_1", "dyn_2"], ["static_1"]),
+}
+TS_STATIC_BASELINE = {"seattle": [1], "17": [0], "sanjose": [2]}
+
+
+def ts_data_config(layout):
+    item_id, timestamp, target, related, static = TS_PATHS[layout]
+    return DataConfig(
+        s3_data_input_path=f"{S3}/forecast_{layout}.json",
+        s3_output_path=f"{S3}/output",
+        headers=TS_HEADERS,
+        dataset_type="application/json",
+        time_series_data_config=TimeSeriesDataConfig(
+            target_time_series=target, item_id=item_id, timestamp=timestamp,
+            related_time_series=related, static_covariates=static,
+            dataset_format=TimeSeriesJSONDatasetFormat(layout)),
+    )
+
+
+def time_series_configs():
+    """File name -> time-series analysis config (run by tests/time_series.rs)."""
+    fine = AsymmetricShapleyValueConfig(
+        direction="chronological", granularity="fine_grained", num_samples=5,
+        baseline={"target_time_series": "zero", "related_time_series": "zero",
+                  "static_covariates": TS_STATIC_BASELINE})
+    timewise = AsymmetricShapleyValueConfig(
+        direction="bidirectional", granularity="timewise",
+        baseline={"target_time_series": "mean", "related_time_series": "mean",
+                  "static_covariates": TS_STATIC_BASELINE})
+    return {
+        f"forecast_{layout}_{name}.json": Gen.explainability(
+            ts_data_config(layout), TS_MODEL, None, asv)
+        for layout in TS_PATHS
+        for name, asv in [("fine_grained", fine), ("timewise", timewise)]
+    }
+
+
 def render(config):
     ANALYSIS_CONFIG_SCHEMA_V1_0.validate(config)  # as SageMakerClarifyProcessor._run does
     return json.dumps(config, indent=2) + "\n"
@@ -148,8 +207,11 @@ def main():
                  "run scripts/venv.sh")
     stale = []
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, config in configs().items():
-        path, text = OUT / name, render(config)
+    TS_OUT.mkdir(parents=True, exist_ok=True)
+    every = [(OUT / n, c) for n, c in configs().items()]
+    every += [(TS_OUT / n, c) for n, c in time_series_configs().items()]
+    for path, config in every:
+        name, text = path.name, render(config)
         if args.check:
             if not path.exists() or path.read_text() != text:
                 stale.append(name)
@@ -166,7 +228,7 @@ def main():
         sys.exit(f"differs from what {SDK_PACKAGE} {SDK_VERSION} generates: {', '.join(stale)}; "
                  "rerun scripts/gen-sdk-configs.py")
     if args.check:
-        print(f"{len(configs())} SDK configs match {SDK_PACKAGE} {SDK_VERSION}")
+        print(f"{len(every)} SDK configs match {SDK_PACKAGE} {SDK_VERSION}")
 
 
 if __name__ == "__main__":

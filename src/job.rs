@@ -7,8 +7,11 @@
 //! each turn the merged state into its part of `analysis.json`, then writes
 //! it and the reports. [`run`] does the three in one process. Each analysis
 //! drives itself behind the same three entry points ([`crate::bias::run`],
-//! [`crate::explain::run`]); adding one is a slot in [`JobPlan`] and
-//! [`JobState`] and a line in each step.
+//! [`crate::explain::run`], [`crate::timeseries::run`]); adding one is a
+//! slot in [`JobPlan`] and [`JobState`] and a line in each step.
+//!
+//! Bias and SHAP read a table ([`Dataset`]); time-series explanations read
+//! JSON documents of items, so a job's data ([`JobData`]) is one or the other.
 
 use crate::bias::run::{BiasPlan, BiasState};
 use crate::config::{self, AnalysisConfig};
@@ -18,6 +21,7 @@ use crate::explain::run::{ExplainPlan, ExplainState};
 use crate::layout;
 use crate::output::Analysis;
 use crate::predictor::ModelAccess;
+use crate::timeseries::run::{TimeSeriesPlan, TimeSeriesState};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -66,6 +70,8 @@ pub struct JobPlan {
     bias: Option<BiasPlan>,
     /// The SHAP baseline and PDP grids, when explanations are configured.
     explain: Option<ExplainPlan>,
+    /// The order of the items, when time-series explanations are configured.
+    time_series: Option<TimeSeriesPlan>,
 }
 
 /// What the rows of a shard (or of the whole dataset) contribute to every
@@ -77,6 +83,35 @@ pub struct JobState {
     bias: Option<BiasState>,
     /// SHAP values and PDP sums.
     explain: Option<ExplainState>,
+    /// Explained time-series items.
+    time_series: Option<TimeSeriesState>,
+}
+
+/// The data a job reads: the table bias and SHAP fold, or the JSON
+/// documents of a time-series job (read by its own analysis).
+pub enum JobData {
+    /// A tabular dataset (or shard).
+    Table(Dataset),
+    /// The file or folder of time-series documents (or a shard of whole items).
+    TimeSeries(PathBuf),
+}
+
+impl JobData {
+    /// Opens the data at `path` the way the config reads it.
+    pub fn open(config: &AnalysisConfig, path: &Path) -> Result<JobData> {
+        match config.methods.asymmetric_shapley_value.is_some() {
+            true => Ok(JobData::TimeSeries(path.to_path_buf())),
+            false => Ok(JobData::Table(Dataset::open(config, path)?)),
+        }
+    }
+
+    /// The columns of a table; none for time series.
+    fn schema(&self) -> Schema {
+        match self {
+            JobData::Table(dataset) => dataset.schema.clone(),
+            JobData::TimeSeries(_) => Schema::default(),
+        }
+    }
 }
 
 impl JobState {
@@ -90,7 +125,15 @@ impl JobState {
             (Some(a), Some(b)) => Some(a.merge(b)?),
             (a, b) => a.or(b),
         };
-        Ok(JobState { bias, explain })
+        let time_series = match (self.time_series, other.time_series) {
+            (Some(a), Some(b)) => Some(a.merge(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(JobState {
+            bias,
+            explain,
+            time_series,
+        })
     }
 }
 
@@ -104,14 +147,16 @@ pub fn run(paths: &JobPaths, options: &JobOptions) -> Result<Summary> {
     #[cfg(feature = "aws")]
     let _downloads = crate::aws::s3::Downloads;
     let config = config::load(&paths.config)?;
-    let mut dataset = Dataset::open(&config, &paths.data)?;
-    tracing::info!(columns = dataset.schema.headers.len(), "dataset opened");
+    let mut data = JobData::open(&config, &paths.data)?;
+    if let JobData::Table(dataset) = &data {
+        tracing::info!(columns = dataset.schema.headers.len(), "dataset opened");
+    }
+    let plan = plan(&config, &data, &paths.data)?;
     // After the config and data are known good, so a mistake there costs no
     // endpoint; deleted when `_shadow` drops, on every way out of this function.
     #[cfg(feature = "aws")]
-    let (config, _shadow) = shadow_endpoint(config, &dataset.schema, options)?;
-    let plan = plan(&config, &dataset, &paths.data)?;
-    let state = partial(&config, &plan, &mut dataset, options)?;
+    let (config, _shadow) = shadow_endpoint(config, &plan.schema, options)?;
+    let state = partial(&config, &plan, &mut data, options)?;
     let config = with_called_endpoint(config, &options.model);
     let rows = finish(&config, &plan, state, &paths.output, started)?;
     Ok(Summary {
@@ -132,24 +177,52 @@ fn with_called_endpoint(mut config: AnalysisConfig, model: &ModelAccess) -> Anal
     config
 }
 
-/// Makes the plan from the whole dataset; `data` is its path.
-pub fn plan(config: &AnalysisConfig, dataset: &Dataset, data: &Path) -> Result<JobPlan> {
+/// Makes the plan from the whole dataset; `path` is its path.
+pub fn plan(config: &AnalysisConfig, data: &JobData, path: &Path) -> Result<JobPlan> {
+    let schema = data.schema();
+    let (bias, explain) = match data {
+        JobData::Table(dataset) => (
+            crate::bias::run::plan(config, &schema),
+            crate::explain::run::plan(config, dataset, path)?,
+        ),
+        JobData::TimeSeries(_) => (None, None),
+    };
     Ok(JobPlan {
-        schema: dataset.schema.clone(),
-        data: data.to_path_buf(),
-        bias: crate::bias::run::plan(config, &dataset.schema),
-        explain: crate::explain::run::plan(config, dataset, data)?,
+        schema,
+        data: path.to_path_buf(),
+        bias,
+        explain,
+        time_series: crate::timeseries::run::plan(config, path)?,
     })
 }
 
-/// Folds the rows of `dataset` (a shard, or the whole dataset) into a
+/// Folds the rows of `data` (a shard, or the whole dataset) into a
 /// state, calling the model where the config needs it.
 pub fn partial(
     config: &AnalysisConfig,
     plan: &JobPlan,
-    dataset: &mut Dataset,
+    data: &mut JobData,
     options: &JobOptions,
 ) -> Result<JobState> {
+    let dataset = match data {
+        JobData::Table(dataset) => dataset,
+        JobData::TimeSeries(path) => {
+            let time_series = match &plan.time_series {
+                Some(ts) => Some(crate::timeseries::run::partial(
+                    config,
+                    ts,
+                    path,
+                    &options.model,
+                )?),
+                None => None,
+            };
+            return Ok(JobState {
+                bias: None,
+                explain: None,
+                time_series,
+            });
+        }
+    };
     let bias = match &plan.bias {
         Some(bias) => Some(crate::bias::run::partial(
             config,
@@ -169,7 +242,11 @@ pub fn partial(
         )?),
         None => None,
     };
-    Ok(JobState { bias, explain })
+    Ok(JobState {
+        bias,
+        explain,
+        time_series: None,
+    })
 }
 
 /// Writes `analysis.json`, `explanations_shap/` and the reports under
@@ -197,6 +274,11 @@ pub fn finish(
             crate::explain::run::finish(config, &plan.schema, explain_plan, explain, output)?;
         rows = rows.max(explained.rows);
         analysis.explanations = Some(explained.section);
+    }
+    if let Some(mut time_series) = state.time_series {
+        let (section, items) = crate::timeseries::run::finish(config, &mut time_series, output)?;
+        rows = items;
+        analysis.explanations = Some(section);
     }
     analysis.write(output)?;
     if let Some(report) = &config.methods.report {

@@ -26,6 +26,7 @@
 //! - [`cli`] and [`demo`]: the command line and the bundled example.
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
 //! - [`monitor`]: drift against a baseline, as Model Monitor runs Clarify.
+//! - [`timeseries`]: asymmetric Shapley values that explain forecasts.
 //! - [`error`] and [`pyfmt`]: the one error type, and floats as Python prints them.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
@@ -56,3 +57,4 @@ pub mod pyfmt;
 pub mod report;
 pub mod signals;
 pub mod staging;
+pub mod timeseries;

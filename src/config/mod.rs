@@ -9,10 +9,15 @@
 
 mod content_type;
 mod parse;
+mod time_series;
 mod values;
 
 pub use content_type::{ContentType, Mime};
 pub use parse::{diagnose, load, parse, Diagnosis};
+pub use time_series::{
+    AsymmetricShapleyConfig, BaselineValues, Direction, Granularity, SeriesBaseline,
+    TimeSeriesBaseline, TimeSeriesDataConfig, TimeSeriesFormat, TimeSeriesPredictorConfig,
+};
 pub use values::{ConfigValue, NameOrIndex};
 
 use serde::Deserialize;
@@ -57,8 +62,8 @@ pub struct AnalysisConfig {
     pub group_variable: Option<NameOrIndex>,
     /// Per-segment metrics (not supported yet).
     pub segment_config: Option<serde_json::Value>,
-    /// Time-series layout (not supported yet).
-    pub time_series_data_config: Option<serde_json::Value>,
+    /// Where items, timestamps and series are in a time-series dataset.
+    pub time_series_data_config: Option<TimeSeriesDataConfig>,
     /// The analyses to run.
     pub methods: Methods,
     /// How to reach the model.
@@ -89,8 +94,8 @@ pub struct Methods {
     pub pdp: Option<PdpConfig>,
     /// Report files.
     pub report: Option<ReportConfig>,
-    /// Time-series explanations (not supported yet).
-    pub asymmetric_shapley_value: Option<serde_json::Value>,
+    /// Time-series explanations: asymmetric Shapley values of forecasts.
+    pub asymmetric_shapley_value: Option<AsymmetricShapleyConfig>,
 }
 
 /// `methods.pre_training_bias` / `methods.post_training_bias`.
@@ -213,8 +218,8 @@ pub struct Predictor {
     pub probability: Option<NameOrIndex>,
     /// Class names in score order.
     pub label_headers: Option<Vec<ConfigValue>>,
-    /// Time-series forecast locator (not supported yet).
-    pub time_series_predictor_config: Option<serde_json::Value>,
+    /// Where a forecaster's answer holds each record's forecast.
+    pub time_series_predictor_config: Option<TimeSeriesPredictorConfig>,
 }
 
 impl Predictor {
@@ -258,6 +263,7 @@ impl AnalysisConfig {
         let m = &self.methods;
         m.shap.is_some()
             || m.pdp.is_some()
+            || m.asymmetric_shapley_value.is_some()
             || (m.post_training_bias.is_some() && !has_predicted_label)
     }
 }

@@ -269,15 +269,7 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
     if c.segment_config.is_some() {
         errors.push(unsupported("segment_config", "segment_config"));
     }
-    if c.time_series_data_config.is_some() {
-        errors.push(unsupported("time_series_data_config", "time series data"));
-    }
-    if c.methods.asymmetric_shapley_value.is_some() {
-        errors.push(unsupported(
-            "methods.asymmetric_shapley_value",
-            "asymmetric_shapley_value (time series)",
-        ));
-    }
+    errors.extend(super::time_series::problems(c));
     if let Some(shap) = &c.methods.shap {
         if shap.text_config.is_some() {
             errors.push(unsupported(
@@ -318,6 +310,7 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
         && m.post_training_bias.is_none()
         && m.shap.is_none()
         && m.pdp.is_none()
+        && m.asymmetric_shapley_value.is_none()
     {
         errors.push(JobError::client(
             "analysis_config must have at least one working method: One of the pre_training_bias, post_training_bias, shap, pdp, asymmetric_shapley_value. (methods)",
@@ -376,7 +369,10 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
             errors.push(schema(key, "is only supported with dataset_type text/csv."));
         }
     }
-    if c.dataset_type.kind() == Some(ContentType::Json) && c.features.is_none() {
+    if c.dataset_type.kind() == Some(ContentType::Json)
+        && c.features.is_none()
+        && c.time_series_data_config.is_none()
+    {
         errors.push(schema(
             "features",
             "is required for dataset_type application/json (a JMESPath to the feature matrix).",
@@ -424,12 +420,6 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
                     "must be at most 23 letters, digits and inner hyphens (e.g. \"sm-clarify\").",
                 ));
             }
-        }
-        if p.time_series_predictor_config.is_some() {
-            errors.push(unsupported(
-                "predictor.time_series_predictor_config",
-                "time series prediction",
-            ));
         }
     }
     errors

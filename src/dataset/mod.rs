@@ -28,7 +28,7 @@ use value::{Cell, CellRef};
 pub const CHUNK_ROWS: usize = 8000;
 
 /// Which column plays which role, as indices into a row's cells.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Names of all columns, in row order.
     pub headers: Vec<String>,

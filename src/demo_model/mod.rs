@@ -13,8 +13,11 @@
 //! - `formats`: reading request bodies and writing responses.
 //! - `server`: the HTTP routes ([`serve`]).
 //! - `faults`: the misbehaviour switches ([`Faults`]).
+//! - `forecaster`: a deterministic forecaster for time-series explanations
+//!   (`--forecast`).
 
 mod faults;
+mod forecaster;
 mod formats;
 mod model;
 mod server;
@@ -23,6 +26,7 @@ mod tests;
 mod training;
 
 pub use faults::Faults;
+pub use forecaster::Forecaster;
 pub use model::{Encoding, Feature, Model, Prediction, RawValue};
 pub use server::serve;
 
@@ -88,6 +92,10 @@ pub struct DemoModelOptions {
     /// Send half of every Nth invocation's answer, then drop the connection.
     #[arg(long, value_name = "N")]
     pub reset_every: Option<NonZeroU64>,
+    /// Serve a forecaster for time-series explanations instead (DeepAR's
+    /// JSON records: start, target, dynamic_feat, cat).
+    #[arg(long, value_enum, conflicts_with_all = ["train", "synthetic"])]
+    pub forecast: Option<Forecaster>,
 }
 
 impl Default for DemoModelOptions {
@@ -142,6 +150,7 @@ pub async fn spawn_local(
     let server = tokio::spawn(serve(
         listener,
         model,
+        options.forecast,
         options.faults(),
         std::future::pending(),
     ));
@@ -164,7 +173,14 @@ pub fn run(options: &DemoModelOptions) -> anyhow::Result<()> {
             "demo model listening on http://{}/invocations",
             listener.local_addr()?
         );
-        serve(listener, model, options.faults(), termination()?).await?;
+        serve(
+            listener,
+            model,
+            options.forecast,
+            options.faults(),
+            termination()?,
+        )
+        .await?;
         tracing::info!("demo model stopped");
         Ok(())
     })

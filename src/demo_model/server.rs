@@ -5,6 +5,7 @@
 //! model as it would to a real endpoint.
 
 use super::faults::Faults;
+use super::forecaster::Forecaster;
 use super::formats::{read_records, write_predictions, MediaType};
 use super::model::Model;
 use axum::body::{Body, Bytes};
@@ -24,21 +25,26 @@ const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 /// Everything a request handler needs.
 struct ServerState {
     model: Arc<Model>,
+    /// When set, invocations are forecast instead of scored by `model`.
+    forecaster: Option<Forecaster>,
     faults: Faults,
     /// `/invocations` requests received so far; decides which ones the faults hit.
     invocations: AtomicU64,
 }
 
 /// Answers requests on `listener` until `shutdown` completes, then finishes
-/// the requests in flight and returns.
+/// the requests in flight and returns. With a `forecaster`, invocations
+/// are forecasts.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     model: Arc<Model>,
+    forecaster: Option<Forecaster>,
     faults: Faults,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = Arc::new(ServerState {
         model,
+        forecaster,
         faults,
         invocations: AtomicU64::new(0),
     });
@@ -68,6 +74,12 @@ async fn invoke(
     }
     if let Some(status) = fate.fail_with {
         return plain_text(status, format!("injected failure of request {request}"));
+    }
+    if let Some(forecaster) = state.forecaster {
+        return match forecaster.answer(&body) {
+            Ok(answer) => ([(header::CONTENT_TYPE, "application/json")], answer).into_response(),
+            Err(message) => plain_text(StatusCode::BAD_REQUEST, message),
+        };
     }
     let header_text = |name| headers.get(name).and_then(|value| value.to_str().ok());
     let Some(request_media) =

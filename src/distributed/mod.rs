@@ -22,7 +22,7 @@ use crate::config::{self, AnalysisConfig};
 pub use crate::dataset::HeaderMode;
 use crate::dataset::{files, Dataset, ShardFormat};
 use crate::error::{JobError, Result};
-use crate::job::{self, JobOptions, JobPlan, JobState};
+use crate::job::{self, JobData, JobOptions, JobPlan, JobState};
 use file::{Kind, Origin};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -82,8 +82,9 @@ pub struct MergePaths {
 struct Plan {
     /// What the job needs from the whole dataset.
     job: JobPlan,
-    /// How shards are read.
-    shards: ShardFormat,
+    /// How table shards are read; `None` for time series, whose shards are
+    /// whole JSON documents of items.
+    shards: Option<ShardFormat>,
 }
 
 /// `-`, the path that means stdin or stdout.
@@ -102,14 +103,17 @@ fn load_config(path: &Path) -> Result<(AnalysisConfig, u64)> {
 /// Writes the plan for a job: what every shard must agree on.
 pub fn plan(paths: &PlanPaths) -> Result<()> {
     let (config, config_print) = load_config(&paths.config)?;
-    let dataset = Dataset::open(&config, &paths.data)?;
-    let shards = dataset.shard_format().map_err(|why| {
-        JobError::client(format!(
-            "This dataset cannot be read in shards: {why}. Run the job on one machine with openclarify run."
-        ))
-    })?;
+    let data = JobData::open(&config, &paths.data)?;
+    let shards = match &data {
+        JobData::Table(dataset) => Some(dataset.shard_format().map_err(|why| {
+            JobError::client(format!(
+                "This dataset cannot be read in shards: {why}. Run the job on one machine with openclarify run."
+            ))
+        })?),
+        JobData::TimeSeries(_) => None,
+    };
     let plan = Plan {
-        job: job::plan(&config, &dataset, &paths.data)?,
+        job: job::plan(&config, &data, &paths.data)?,
         shards,
     };
     let body = file::encode_body(&plan)?;
@@ -159,15 +163,18 @@ pub fn partial(paths: &PartialPaths, options: &PartialOptions) -> Result<()> {
         false => None,
     };
     let data = spooled.as_ref().map_or(paths.data.as_path(), |f| f.path());
-    let mut dataset = Dataset::open_shard(
-        &config,
-        files::list(data)?,
-        &plan.shards,
-        options.header,
-        plan.job.schema.clone(),
-        options.row_offset,
-    )?;
-    let state = job::partial(&config, &plan.job, &mut dataset, &options.job)?;
+    let mut data = match &plan.shards {
+        Some(shards) => JobData::Table(Dataset::open_shard(
+            &config,
+            files::list(data)?,
+            shards,
+            options.header,
+            plan.job.schema.clone(),
+            options.row_offset,
+        )?),
+        None => JobData::TimeSeries(data.to_path_buf()),
+    };
+    let state = job::partial(&config, &plan.job, &mut data, &options.job)?;
     let bytes = file::encode(Kind::State, origin, &file::encode_body(&state)?)?;
     if is_dash(&paths.output) {
         let mut stdout = std::io::stdout().lock();
@@ -281,13 +288,15 @@ mod tests {
                 .collect();
             let whole = dir.path().join("whole.csv");
             std::fs::write(&whole, format!("f,x,y,p,g\n{}", lines.concat())).unwrap();
-            let mut dataset = Dataset::open(&config, &whole).unwrap();
+            let dataset = Dataset::open(&config, &whole).unwrap();
+            let shards = dataset.shard_format().unwrap();
+            let mut data = JobData::Table(dataset);
             let plan = Plan {
-                job: job::plan(&config, &dataset, &whole).unwrap(),
-                shards: dataset.shard_format().unwrap(),
+                job: job::plan(&config, &data, &whole).unwrap(),
+                shards: Some(shards),
             };
             let options = JobOptions::default();
-            let single = job::partial(&config, &plan.job, &mut dataset, &options).unwrap();
+            let single = job::partial(&config, &plan.job, &mut data, &options).unwrap();
             let expected = analysis(&config, &plan, single, &dir.path().join("single"));
 
             let mut bounds: Vec<usize> = cuts.iter().map(|c| c % lines.len()).collect();
@@ -301,15 +310,15 @@ mod tests {
                     let header = if i == 0 { "f,x,y,p,g\n" } else { "" };
                     let shard = dir.path().join(format!("{i}.csv"));
                     std::fs::write(&shard, format!("{header}{}", lines[w[0]..w[1]].concat())).unwrap();
-                    let mut part = Dataset::open_shard(
+                    let mut part = JobData::Table(Dataset::open_shard(
                         &config,
                         vec![shard],
-                        &plan.shards,
+                        plan.shards.as_ref().unwrap(),
                         HeaderMode::Auto,
                         plan.job.schema.clone(),
                         w[0] as u64,
                     )
-                    .unwrap();
+                    .unwrap());
                     round_trip(&job::partial(&config, &plan.job, &mut part, &options).unwrap())
                 })
                 .collect();

@@ -209,7 +209,13 @@ impl Predictor {
             content_template.as_deref(),
             p.record_template.as_deref(),
         )?;
-        let reader = ResponseReader::new(&accept_type, p.label.as_ref(), p.probability.as_ref())
+        // A forecaster's scores are its forecasts.
+        let forecast = p
+            .time_series_predictor_config
+            .as_ref()
+            .map(|t| crate::config::NameOrIndex::Name(t.forecast.clone()));
+        let probability = forecast.as_ref().or(p.probability.as_ref());
+        let reader = ResponseReader::new(&accept_type, p.label.as_ref(), probability)
             .map_err(JobError::client)?;
         Ok(Predictor {
             transport,

@@ -872,7 +872,7 @@ impl Canvas {
         );
     }
 
-    fn polyline(&mut self, points: &[(f64, f64)], stroke: &str) {
+    pub(super) fn polyline(&mut self, points: &[(f64, f64)], stroke: &str) {
         let _ = write!(
             self.out,
             r#"<polyline points="{}" fill="none" stroke="{stroke}" stroke-width="2"/>"#,

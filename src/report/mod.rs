@@ -15,6 +15,7 @@
 //!   [`records`] the feature values of the records it draws, and
 //!   [`local_explanations`] turns them into a beeswarm and example records'
 //!   waterfalls ([`local_charts`]).
+//! - [`time_series`] draws time-series explanations from their `out.jsonl`.
 //! - [`html`], [`notebook`] and [`pdf`] render the formats; [`fonts`] holds
 //!   the font the PDF embeds, since the production image has none.
 //!
@@ -37,6 +38,7 @@ pub mod notebook;
 pub mod overview;
 pub mod pdf;
 pub mod records;
+pub mod time_series;
 
 use crate::config::{AnalysisConfig, NameOrIndex, ReportConfig};
 use crate::dataset::Dataset;

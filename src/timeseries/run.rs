@@ -1,0 +1,430 @@
+//! Running `methods.asymmetric_shapley_value` against the forecaster, in
+//! the three steps every analysis has ([`crate::job`]):
+//!
+//! - [`plan`] reads the whole dataset for the items' order, so that shards
+//!   explained on different machines merge into the same file;
+//! - [`partial`] explains the items of one shard: each item's coalitions
+//!   ([`super::shapley::Plan`]) become forecast requests, sent for many
+//!   items at once in batched, concurrent calls, and their forecasts become
+//!   scores; the state keeps one [`ExplainedItem`] per item;
+//! - [`finish`] writes `asymmetric_shapley_value/<granularity>_<direction>/out.jsonl`
+//!   in dataset order and returns the `explanations` block of `analysis.json`.
+
+use super::baseline::Baselines;
+use super::dataset::{self, Item};
+use super::request::{ItemTexts, RecordTemplate};
+use super::shapley::{Layout, Method, Plan, Player};
+use crate::config::{AnalysisConfig, AsymmetricShapleyConfig, TimeSeriesDataConfig};
+use crate::error::{JobError, Result};
+use crate::predictor::{ModelAccess, Predictor};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Forecast records per `predict` call: many full requests at the default
+/// batch size, while the rendered records held at once stay small.
+const RECORDS_PER_CALL: usize = 20_000;
+
+/// `predict` calls in flight at once (each split into concurrent requests).
+const CALLS_IN_FLIGHT: usize = 2;
+
+/// The entry name of a time step with granularity timewise, whose AWS
+/// output shape is not public: one entry per timestamp covering every series.
+pub const TIMEWISE_FEATURE_NAME: &str = "time_step";
+
+/// What the time-series analysis needs from the whole dataset: every
+/// item's id, in dataset order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeSeriesPlan {
+    /// Item ids (JSON text) in dataset order.
+    pub items: Vec<String>,
+}
+
+/// The explained items of a shard (or of the whole dataset).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeSeriesState {
+    /// One per item, in any order.
+    pub explained: Vec<ExplainedItem>,
+    /// Forecast records sent.
+    pub model_records: u64,
+}
+
+impl TimeSeriesState {
+    /// Adds another shard's items.
+    pub fn merge(mut self, other: TimeSeriesState) -> TimeSeriesState {
+        self.explained.extend(other.explained);
+        self.model_records += other.model_records;
+        self
+    }
+}
+
+/// One item's explanation: the output line, and what the report draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainedItem {
+    /// The item's place in the whole dataset.
+    pub position: u64,
+    /// The item as read.
+    pub item: Item,
+    /// The forecast with every value at its baseline.
+    pub offset: Vec<f64>,
+    /// The forecast of the item as it is.
+    pub forecast: Vec<f64>,
+    /// Entries in output order.
+    pub entries: Vec<Entry>,
+    /// Distinct coalitions forecast for this item.
+    pub model_records: u64,
+}
+
+/// One entry of an output line: a player's scores per forecast step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The series (header name), `time_step` (timewise), or the static covariate.
+    pub feature_name: String,
+    /// The timestamp, for series entries.
+    pub timestamp: Option<String>,
+    /// One attribution per forecast step.
+    pub scores: Vec<f64>,
+}
+
+/// The configured analysis and dataset keys; `None` when the config has no
+/// asymmetric Shapley values.
+fn keys(config: &AnalysisConfig) -> Option<(&AsymmetricShapleyConfig, &TimeSeriesDataConfig)> {
+    Some((
+        config.methods.asymmetric_shapley_value.as_ref()?,
+        config.time_series_data_config.as_ref()?,
+    ))
+}
+
+/// Reads the item order of the whole dataset at `data`; `None` when the
+/// config asks for no time-series explanations.
+pub fn plan(config: &AnalysisConfig, data: &Path) -> Result<Option<TimeSeriesPlan>> {
+    let Some((_, data_config)) = keys(config) else {
+        return Ok(None);
+    };
+    let items = dataset::read(data_config, data)?;
+    tracing::info!(items = items.len(), "time-series dataset read");
+    Ok(Some(TimeSeriesPlan {
+        items: items.into_iter().map(|i| i.id).collect(),
+    }))
+}
+
+/// The output names of the series and static covariates: `headers` when
+/// the config gives them (item id, timestamp, target, related...,
+/// statics..., as the SDK writes them), otherwise the last field of each
+/// JMESPath.
+fn names(
+    config: &AnalysisConfig,
+    data: &TimeSeriesDataConfig,
+) -> (String, Vec<String>, Vec<String>) {
+    let field = |path: &str| {
+        path.rsplit(['.', ']', '['])
+            .find(|p| !p.is_empty() && *p != "*")
+            .unwrap_or(path)
+            .to_string()
+    };
+    let related: Vec<&String> = data.related_time_series.iter().flatten().collect();
+    let statics: Vec<&String> = data.static_covariates.iter().flatten().collect();
+    match &config.headers {
+        Some(h) if h.len() == 3 + related.len() + statics.len() => (
+            h[2].clone(),
+            h[3..3 + related.len()].to_vec(),
+            h[3 + related.len()..].to_vec(),
+        ),
+        _ => (
+            field(&data.target_time_series),
+            related.iter().map(|p| field(p)).collect(),
+            statics.iter().map(|p| field(p)).collect(),
+        ),
+    }
+}
+
+/// The sampled orders' seed for an item: its id's FNV-1a hash, so an item
+/// gets the same orders in any shard and any run.
+fn item_seed(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Explains the items of the shard at `data`.
+pub fn partial(
+    config: &AnalysisConfig,
+    plan: &TimeSeriesPlan,
+    data: &Path,
+    access: &ModelAccess,
+) -> Result<TimeSeriesState> {
+    let (asv, data_config) =
+        keys(config).expect("a time-series plan comes from a time-series config");
+    let items = dataset::read(data_config, data)?;
+    let positions: HashMap<&str, u64> = plan
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u64))
+        .collect();
+    let base = crate::dataset::files::input_root(data);
+    let baselines = Baselines::load(asv.baseline.as_ref(), data_config, &base)?;
+    let predictor = config.predictor.as_ref().expect("validated: a predictor");
+    let template = RecordTemplate::new(
+        predictor.record_template.as_deref(),
+        data_config.related_time_series.as_ref().map_or(0, Vec::len),
+        data_config.static_covariates.as_ref().map_or(0, Vec::len),
+    )?;
+    let method = Method {
+        direction: asv.direction(),
+        granularity: asv.granularity(),
+        num_samples: asv.num_samples,
+    };
+    let names = names(config, data_config);
+    let predictor = Predictor::new(config, access, Vec::new())?;
+    let runtime = crate::predictor::runtime()?;
+    let mut prepared = Vec::with_capacity(items.len());
+    for item in items {
+        let position = *positions.get(item.id.as_str()).ok_or_else(|| {
+            JobError::client(format!(
+                "Item {} of the shard {} is not in the dataset the plan was made from; plan and shards must come from the same data.",
+                item.id,
+                data.display()
+            ))
+        })?;
+        prepared.push((position, item));
+    }
+    let _progress =
+        crate::progress::Reporter::start(predictor.counters(), "asymmetric Shapley values", None);
+    let blocks = blocks(&prepared, method)?;
+    let explained = futures_util::stream::iter(blocks)
+        .map(|block| {
+            let block = &prepared[block];
+            let (predictor, template, baselines, names) =
+                (&predictor, &template, &baselines, &names);
+            async move { explain_block(block, method, template, baselines, names, predictor).await }
+        })
+        .buffered(CALLS_IN_FLIGHT);
+    let mut state = TimeSeriesState::default();
+    runtime.block_on(explained.try_for_each(|items| {
+        for item in items {
+            state.model_records += item.model_records;
+            state.explained.push(item);
+        }
+        std::future::ready(Ok(()))
+    }))?;
+    tracing::info!(
+        items = state.explained.len(),
+        model_records = state.model_records,
+        "asymmetric Shapley values: {} forecast records for {} items",
+        state.model_records,
+        state.explained.len()
+    );
+    Ok(state)
+}
+
+/// Cuts items into blocks of about [`RECORDS_PER_CALL`] forecast records.
+fn blocks(items: &[(u64, Item)], method: Method) -> Result<Vec<std::ops::Range<usize>>> {
+    let mut out = Vec::new();
+    let (mut start, mut records) = (0, 0);
+    for (i, (_, item)) in items.iter().enumerate() {
+        if i > start && records >= RECORDS_PER_CALL {
+            out.push(start..i);
+            start = i;
+            records = 0;
+        }
+        records += Plan::new(layout(item), method, item_seed(&item.id))?
+            .coalitions
+            .len();
+    }
+    if start < items.len() {
+        out.push(start..items.len());
+    }
+    Ok(out)
+}
+
+/// Where an item's values sit in a coalition.
+fn layout(item: &Item) -> Layout {
+    Layout {
+        history: item.target.len(),
+        steps: item.timestamps.len(),
+        related: item.related.len(),
+        statics: item.statics.len(),
+    }
+}
+
+/// Explains a block of items in one `predict` call.
+async fn explain_block(
+    items: &[(u64, Item)],
+    method: Method,
+    template: &RecordTemplate,
+    baselines: &Baselines,
+    names: &(String, Vec<String>, Vec<String>),
+    predictor: &Predictor,
+) -> Result<Vec<ExplainedItem>> {
+    let mut plans = Vec::with_capacity(items.len());
+    let mut encoded = Vec::new();
+    for (_, item) in items {
+        let layout = layout(item);
+        let plan = Plan::new(layout, method, item_seed(&item.id))?;
+        let baseline = baselines.texts(item, layout)?;
+        let texts = ItemTexts::new(template, item, layout, &baseline);
+        encoded.extend(plan.coalitions.iter().map(|c| texts.record(c)));
+        plans.push(plan);
+    }
+    let first = items.first().map_or(0, |(p, _)| *p);
+    let outputs = predictor.predict_encoded(first, &encoded).await?;
+    let mut outputs = outputs.into_iter();
+    let mut explained = Vec::with_capacity(items.len());
+    for ((position, item), plan) in items.iter().zip(plans) {
+        let forecasts = outputs
+            .by_ref()
+            .take(plan.coalitions.len())
+            .map(|o| forecast(o.score, item))
+            .collect::<Result<Vec<_>>>()?;
+        let horizon = forecasts[0].len();
+        if let Some(other) = forecasts.iter().find(|f| f.len() != horizon) {
+            return Err(JobError::client(format!(
+                "The model's forecasts for item {} have different lengths ({horizon} and {}); predictor.time_series_predictor_config.forecast must give the same horizon for every request of an item.",
+                item.id,
+                other.len()
+            )));
+        }
+        let full = (0..layout(item).len()).collect::<Vec<_>>();
+        let forecast = plan
+            .coalitions
+            .iter()
+            .position(|c| full.iter().all(|&i| c.has(i)))
+            .map(|i| forecasts[i].clone())
+            .expect("every plan forecasts the item as it is");
+        let scores = plan.scores(&forecasts);
+        explained.push(ExplainedItem {
+            position: *position,
+            offset: forecasts[0].clone(),
+            forecast,
+            entries: entries(item, &plan.players, scores, names),
+            model_records: plan.coalitions.len() as u64,
+            item: item.clone(),
+        });
+    }
+    Ok(explained)
+}
+
+/// One record's forecast vector from what `forecast` located.
+fn forecast(located: Option<Json>, item: &Item) -> Result<Vec<f64>> {
+    let not_numbers = |v: &Json| {
+        JobError::client(format!(
+            "predictor.time_series_predictor_config.forecast gives {} for item {}, not a list of numbers (one per forecast step).",
+            crate::http::snippet(&v.to_string()),
+            item.id
+        ))
+    };
+    match located {
+        Some(Json::Array(values)) if !values.is_empty() => values
+            .iter()
+            .map(|v| v.as_f64().ok_or_else(|| not_numbers(v)))
+            .collect(),
+        // One forecast step may come back bare.
+        Some(Json::Number(n)) => Ok(vec![n.as_f64().unwrap_or(f64::NAN)]),
+        Some(other) => Err(not_numbers(&other)),
+        None => Err(JobError::client(format!(
+            "The model's answer for item {} has no forecast; set predictor.time_series_predictor_config.forecast.",
+            item.id
+        ))),
+    }
+}
+
+/// The output entries of an item from its players' scores.
+fn entries(
+    item: &Item,
+    players: &[Player],
+    scores: Vec<Vec<f64>>,
+    names: &(String, Vec<String>, Vec<String>),
+) -> Vec<Entry> {
+    let (target, related, statics) = names;
+    players
+        .iter()
+        .zip(scores)
+        .map(|(player, scores)| {
+            let (feature_name, step) = match *player {
+                Player::Step(t) => (TIMEWISE_FEATURE_NAME.to_string(), Some(t)),
+                Player::Target(t) => (target.clone(), Some(t)),
+                Player::Related(j, t) => (related[j].clone(), Some(t)),
+                Player::Static(k) => (statics[k].clone(), None),
+            };
+            Entry {
+                feature_name,
+                timestamp: step.map(|t| item.timestamps[t].clone()),
+                scores,
+            }
+        })
+        .collect()
+}
+
+/// The folder of the output file, relative to the output folder.
+pub fn results_folder(asv: &AsymmetricShapleyConfig) -> PathBuf {
+    Path::new("asymmetric_shapley_value").join(format!(
+        "{}_{}",
+        asv.granularity().as_str(),
+        asv.direction().as_str()
+    ))
+}
+
+/// Writes `out.jsonl` from the merged state, in dataset order, and returns
+/// the `explanations` block of `analysis.json` and the items explained.
+pub fn finish(
+    config: &AnalysisConfig,
+    state: &mut TimeSeriesState,
+    output: &Path,
+) -> Result<(Json, u64)> {
+    let (asv, _) = keys(config).expect("a time-series state comes from a time-series config");
+    state.explained.sort_by_key(|e| e.position);
+    let folder = output.join(results_folder(asv));
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| JobError::client(format!("Cannot create {}: {e}", folder.display())))?;
+    let path = folder.join("out.jsonl");
+    let mut body = String::new();
+    for explained in &state.explained {
+        body.push_str(&line(explained));
+        body.push('\n');
+    }
+    crate::layout::write_atomic(&path, body.as_bytes())?;
+    tracing::info!(
+        "Wrote {} lines to {}",
+        state.explained.len(),
+        path.display()
+    );
+    let block = json!({"asymmetric_shapley_value": {
+        "direction": asv.direction().as_str(),
+        "granularity": asv.granularity().as_str(),
+        "explanation_results_path": path.display().to_string(),
+    }});
+    Ok((block, state.explained.len() as u64))
+}
+
+/// One output line, as Python's `json.dumps` writes it.
+fn line(e: &ExplainedItem) -> String {
+    let numbers = |v: &[f64]| {
+        let texts: Vec<String> = v.iter().map(|x| crate::pyfmt::float(*x)).collect();
+        format!("[{}]", texts.join(", "))
+    };
+    let quoted = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    let entries: Vec<String> = e
+        .entries
+        .iter()
+        .map(|entry| {
+            let timestamp = entry
+                .timestamp
+                .as_ref()
+                .map_or(String::new(), |t| format!("\"timestamp\": {}, ", quoted(t)));
+            format!(
+                "{{\"feature_name\": {}, {timestamp}\"scores\": {}}}",
+                quoted(&entry.feature_name),
+                numbers(&entry.scores)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"item_id\": {}, \"offset\": {}, \"explanations\": [{}]}}",
+        e.item.id,
+        numbers(&e.offset),
+        entries.join(", ")
+    )
+}
