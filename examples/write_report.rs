@@ -28,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         endpoint: None,
         started: SystemTime::now(),
         elapsed: Duration::ZERO,
+        histories: Vec::new(),
         version: env!("CARGO_PKG_VERSION").into(),
         groups: Vec::new(),
         parameters: Vec::new(),

@@ -90,8 +90,8 @@ pub struct JobState {
 /// The data a job reads: the table bias and SHAP fold, or the JSON
 /// documents of a time-series job (read by its own analysis).
 pub enum JobData {
-    /// A tabular dataset (or shard).
-    Table(Dataset),
+    /// A tabular dataset (or shard), boxed: it is large and the other variant small.
+    Table(Box<Dataset>),
     /// The file or folder of time-series documents (or a shard of whole items).
     TimeSeries(PathBuf),
 }
@@ -101,7 +101,7 @@ impl JobData {
     pub fn open(config: &AnalysisConfig, path: &Path) -> Result<JobData> {
         match config.methods.asymmetric_shapley_value.is_some() {
             true => Ok(JobData::TimeSeries(path.to_path_buf())),
-            false => Ok(JobData::Table(Dataset::open(config, path)?)),
+            false => Ok(JobData::Table(Box::new(Dataset::open(config, path)?))),
         }
     }
 
@@ -275,15 +275,18 @@ pub fn finish(
         rows = rows.max(explained.rows);
         analysis.explanations = Some(explained.section);
     }
+    let mut histories = Vec::new();
     if let Some(mut time_series) = state.time_series {
         let (section, items) = crate::timeseries::run::finish(config, &mut time_series, output)?;
         rows = items;
         analysis.explanations = Some(section);
+        histories = crate::timeseries::run::histories(&time_series);
     }
     analysis.write(output)?;
     if let Some(report) = &config.methods.report {
         let mut summary = report_summary(config, &plan.data, rows, started);
         summary.groups = groups;
+        summary.histories = histories;
         write_reports(report, output, &analysis, &summary, config, &plan.data);
     }
     Ok(rows)

@@ -113,6 +113,7 @@ fn full_analysis_renders_every_section_in_every_format() {
         elapsed: Duration::from_secs(42),
         version: "test".into(),
         groups: Vec::new(),
+        histories: Vec::new(),
         parameters: Vec::new(),
     };
     let config = ReportConfig {
@@ -241,6 +242,7 @@ fn standard_errors_of_global_shap_values_are_drawn_when_present() {
             elapsed: Duration::from_secs(1),
             version: "test".into(),
             groups: Vec::new(),
+            histories: Vec::new(),
             parameters: Vec::new(),
         };
         write_reports(analysis, None, None, &summary, &config, dir.path()).unwrap();

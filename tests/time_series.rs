@@ -140,16 +140,26 @@ fn static_baseline(items: &[Item]) -> Json {
         .into()
 }
 
-/// A config as the SDK writes it, for DeepAR-style records.
+/// A config as the SDK writes it, for DeepAR-style records sent many per request.
 fn config(paths: &Json, asv: Json) -> Json {
+    config_with(
+        paths,
+        asv,
+        "{\"instances\": $records}",
+        "predictions[*].mean",
+    )
+}
+
+/// [`config`] with another content template and forecast locator.
+fn config_with(paths: &Json, asv: Json, content_template: &str, forecast: &str) -> Json {
     json!({
         "dataset_type": "application/json",
         "headers": HEADERS,
         "methods": {"asymmetric_shapley_value": asv, "report": {"name": "report", "title": "Analysis Report"}},
         "predictor": {"accept_type": "application/json", "content_type": "application/json",
-            "content_template": "{\"instances\": $records}", "endpoint_name": "forecaster",
+            "content_template": content_template, "endpoint_name": "forecaster",
             "record_template": "{\"start\": $start_time, \"target\": $target_time_series, \"dynamic_feat\": $related_time_series, \"cat\": $static_covariates}",
-            "time_series_predictor_config": {"forecast": "predictions[*].mean"}},
+            "time_series_predictor_config": {"forecast": forecast}},
         "time_series_data_config": paths,
     })
 }
@@ -669,5 +679,33 @@ fn sdk_written_configs_run_unchanged() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn one_record_per_request_with_record_reads_a_bare_forecast() {
+    let model = DemoModel::start(&["--forecast", "linear"]);
+    let items = items();
+    let dir = tempfile::tempdir().unwrap();
+    let (doc, paths) = dataset(&items, "columns");
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, doc.to_string()).unwrap();
+    let asv = json!({"direction": "anti_chronological", "granularity": "timewise",
+        "baseline": {"static_covariates": static_baseline(&items)}});
+    let config_path = dir.path().join("analysis_config.json");
+    std::fs::write(
+        &config_path,
+        config_with(&paths, asv, "$record", "predictions.mean").to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("output");
+    let result = run_job_with(&config_path, &data, &out, &["--endpoint-url", &model.url]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    for (item, line) in items.iter().zip(lines(&out, "timewise_anti_chronological")) {
+        check_linear(item, &line, "timewise", false);
     }
 }

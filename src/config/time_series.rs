@@ -336,7 +336,8 @@ mod tests {
 
     #[test]
     fn combination_rules_name_their_key() {
-        let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+        type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (Box::new(|c| c["methods"]["asymmetric_shapley_value"]["direction"] = "bidirectional".into()),
              "methods.asymmetric_shapley_value.direction: granularity fine_grained only works with direction chronological"),
             (Box::new(|c| { c["methods"]["asymmetric_shapley_value"].as_object_mut().unwrap().remove("num_samples"); }),

@@ -28,8 +28,9 @@ const MAGIC: &[u8; 8] = b"OCLARIFY";
 
 /// The layout version of plan and state files; bump it when a serialised
 /// type changes. 2: the job plan gained a slot per analysis (bias's says
-/// whether the model supplies the predicted labels).
-pub const FORMAT_VERSION: u16 = 3;
+/// whether the model supplies the predicted labels). 4: time-series slots
+/// in the job plan and state, and plans without a table shard format.
+pub const FORMAT_VERSION: u16 = 4;
 
 /// The openclarify version that writes and accepts files.
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -164,14 +164,14 @@ pub fn partial(paths: &PartialPaths, options: &PartialOptions) -> Result<()> {
     };
     let data = spooled.as_ref().map_or(paths.data.as_path(), |f| f.path());
     let mut data = match &plan.shards {
-        Some(shards) => JobData::Table(Dataset::open_shard(
+        Some(shards) => JobData::Table(Box::new(Dataset::open_shard(
             &config,
             files::list(data)?,
             shards,
             options.header,
             plan.job.schema.clone(),
             options.row_offset,
-        )?),
+        )?)),
         None => JobData::TimeSeries(data.to_path_buf()),
     };
     let state = job::partial(&config, &plan.job, &mut data, &options.job)?;
@@ -290,7 +290,7 @@ mod tests {
             std::fs::write(&whole, format!("f,x,y,p,g\n{}", lines.concat())).unwrap();
             let dataset = Dataset::open(&config, &whole).unwrap();
             let shards = dataset.shard_format().unwrap();
-            let mut data = JobData::Table(dataset);
+            let mut data = JobData::Table(Box::new(dataset));
             let plan = Plan {
                 job: job::plan(&config, &data, &whole).unwrap(),
                 shards: Some(shards),
@@ -310,7 +310,7 @@ mod tests {
                     let header = if i == 0 { "f,x,y,p,g\n" } else { "" };
                     let shard = dir.path().join(format!("{i}.csv"));
                     std::fs::write(&shard, format!("{header}{}", lines[w[0]..w[1]].concat())).unwrap();
-                    let mut part = JobData::Table(Dataset::open_shard(
+                    let mut part = JobData::Table(Box::new(Dataset::open_shard(
                         &config,
                         vec![shard],
                         plan.shards.as_ref().unwrap(),
@@ -318,7 +318,7 @@ mod tests {
                         plan.job.schema.clone(),
                         w[0] as u64,
                     )
-                    .unwrap());
+                    .unwrap()));
                     round_trip(&job::partial(&config, &plan.job, &mut part, &options).unwrap())
                 })
                 .collect();

@@ -186,7 +186,7 @@ pub fn build(
     {
         sections.push(explanations::pdp_section(pdp, &context));
     }
-    sections.extend(super::time_series::section(analysis));
+    sections.extend(super::time_series::section(analysis, &summary.histories));
     if !summary.parameters.is_empty() {
         sections.push(configuration_section(&summary.parameters));
     }

@@ -79,6 +79,10 @@ pub struct RunSummary {
     /// Records, base rates and confusion counts of each facet group the
     /// bias sections compared (empty without bias analysis).
     pub groups: Vec<crate::bias::groups::GroupCounts>,
+    /// The target history of the first time-series items explained, by
+    /// item id (JSON text), which the report draws before their forecasts
+    /// (empty without time-series explanations).
+    pub histories: Vec<(String, Vec<f64>)>,
     /// The effective analysis parameters, as (name, value), for the
     /// configuration appendix.
     pub parameters: Vec<(String, String)>,
@@ -139,6 +143,7 @@ impl RunSummary {
             elapsed,
             version: env!("CARGO_PKG_VERSION").to_string(),
             groups: Vec::new(),
+            histories: Vec::new(),
             parameters: appendix::parameters(config),
         }
     }
@@ -164,6 +169,7 @@ impl RunSummary {
             elapsed: Duration::from_millis(1234),
             version: "0.0.0".into(),
             groups: Vec::new(),
+            histories: Vec::new(),
             parameters: vec![("group_variable".into(), "job".into())],
         }
     }

@@ -8,18 +8,19 @@ use super::charts::{self, Anchor, Canvas, Series, Svg, GRID, INK, MUTED, PALETTE
 use super::document::{Block, Chart, Row, Section, Table};
 use super::fonts::Weight;
 use super::{format_number, percent};
+use crate::timeseries::run::ITEMS_DRAWN;
 use serde_json::Value as Json;
 use std::path::Path;
-
-/// Items drawn one by one; the rest count in the summaries only.
-const SAMPLE_ITEMS: usize = 5;
 
 /// Steps of the "which steps matter" chart, counted back from the horizon.
 const STEPS_SHOWN: usize = 24;
 
 /// One output line, read for drawing.
 struct Line {
+    /// The item id as a person reads it (a string without quotes).
     id: String,
+    /// The item id as JSON text, as the notebook's code matches it.
+    id_json: String,
     offset: Vec<f64>,
     entries: Vec<(String, Option<String>, Vec<f64>)>,
 }
@@ -41,8 +42,10 @@ impl Line {
                 ))
             })
             .collect::<Option<_>>()?;
+        let id = &json["item_id"];
         Some(Line {
-            id: json["item_id"].to_string(),
+            id: id.as_str().map_or_else(|| id.to_string(), str::to_string),
+            id_json: id.to_string(),
             offset: numbers(&json["offset"])?,
             entries,
         })
@@ -81,7 +84,7 @@ impl Line {
 /// The section for `explanations.asymmetric_shapley_value` of `analysis`,
 /// or `None` when the job has none; a results file that cannot be read
 /// becomes a notice.
-pub fn section(analysis: &Json) -> Option<Section> {
+pub fn section(analysis: &Json, histories: &[(String, Vec<f64>)]) -> Option<Section> {
     let block = analysis.pointer("/explanations/asymmetric_shapley_value")?;
     let path = block["explanation_results_path"].as_str()?;
     let text = |s: &str| s.to_string();
@@ -120,22 +123,26 @@ pub fn section(analysis: &Json) -> Option<Section> {
     let source_path = relative.display().to_string();
     blocks.extend(series_summary(&lines, &source_path));
     blocks.extend(step_summary(&lines));
-    for line in lines.iter().take(SAMPLE_ITEMS) {
+    for line in lines.iter().take(ITEMS_DRAWN) {
+        let history = histories
+            .iter()
+            .find(|(id, _)| *id == line.id_json)
+            .map_or(&[][..], |(_, h)| &h[..]);
         blocks.push(Block::Heading {
             text: format!("Item {}", line.id),
         });
         blocks.push(Block::Chart(Chart {
             caption: format!(
-                "Item {}: forecast (orange) and offset (grey) per forecast step above; below, each series' attribution per timestamp, averaged over the forecast steps (blue up, red down).",
+                "Item {}: target history (black), forecast (orange) and offset, the forecast at the baseline (grey), above; below, each series' attribution per timestamp, averaged over the forecast steps (blue up, red down).",
                 line.id
             ),
-            svg: item_chart(line),
-            source: item_source(&source_path, &line.id),
+            svg: item_chart(line, history),
+            source: item_source(&source_path, &line.id_json),
         }));
     }
-    if lines.len() > SAMPLE_ITEMS {
+    if lines.len() > ITEMS_DRAWN {
         blocks.push(Block::Notice {
-            text: format!("{} more items are in {path}.", lines.len() - SAMPLE_ITEMS),
+            text: format!("{} more items are in {path}.", lines.len() - ITEMS_DRAWN),
         });
     }
     Some(Section {
@@ -247,10 +254,11 @@ fn step_summary(lines: &[Line]) -> Vec<Block> {
     ]
 }
 
-/// One item: forecast and offset lines over the forecast steps, and a heat
-/// strip with one row per series (statics as one cell) and one column per
-/// timestamp.
-fn item_chart(line: &Line) -> Svg {
+/// One item: its target history (when known), forecast and offset over
+/// one column per timestamp (forecast step k under the (L + k)-th
+/// timestamp), and below them a heat strip with one row per series (statics
+/// as one cell) in the same columns.
+fn item_chart(line: &Line, history: &[f64]) -> Svg {
     let timestamps = line.timestamps();
     let mut rows: Vec<(String, Vec<Option<f64>>)> = Vec::new();
     for (name, t, scores) in &line.entries {
@@ -273,37 +281,45 @@ fn item_chart(line: &Line) -> Svg {
         .flat_map(|(_, cells)| cells.iter().flatten())
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .max(f64::MIN_POSITIVE);
+    let forecast = line.forecast();
+    let columns = timestamps.len().max(history.len() + forecast.len()).max(1);
     let (left, right) = (110.0, WIDTH - 18.0);
-    let plot_top = 24.0;
-    let plot_bottom = plot_top + 120.0;
+    let (plot_top, plot_bottom) = (24.0, 144.0);
     let strip_top = plot_bottom + 36.0;
     let cell_height = 18.0;
     let height = strip_top + cell_height * rows.len() as f64 + 40.0;
     let mut canvas = Canvas::new(WIDTH, height, &format!("Item {}", line.id));
-    let forecast = line.forecast();
-    let low = forecast
-        .iter()
-        .chain(&line.offset)
-        .copied()
-        .fold(f64::INFINITY, f64::min);
-    let high = forecast
-        .iter()
-        .chain(&line.offset)
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
+    let note = |canvas: &mut Canvas, x: f64, y: f64, text: &str, anchor: Anchor| {
+        canvas.text(x, y, text, SMALL, anchor, MUTED, Weight::Regular);
+    };
+    let values = || history.iter().chain(&forecast).chain(&line.offset).copied();
+    let low = values().fold(f64::INFINITY, f64::min);
+    let high = values().fold(f64::NEG_INFINITY, f64::max);
     let span = (high - low).max(f64::MIN_POSITIVE);
-    let steps = forecast.len().max(2);
-    let px = |k: usize| left + (right - left) * k as f64 / (steps - 1) as f64;
+    let cell_width = (right - left) / columns as f64;
+    let px = |column: usize| left + cell_width * (column as f64 + 0.5);
     let py = |v: f64| plot_bottom - (plot_bottom - plot_top) * (v - low) / span;
     canvas.line(left, plot_bottom, right, plot_bottom, GRID, 1.0);
-    for (values, colour, name) in [
-        (&line.offset, MUTED, "offset"),
-        (&forecast, PALETTE[1], "forecast"),
-    ] {
+    let start = history.len();
+    if start > 0 {
+        canvas.dashed_line(
+            left + cell_width * start as f64,
+            plot_top,
+            left + cell_width * start as f64,
+            plot_bottom,
+            GRID,
+        );
+    }
+    let lines = [
+        (history, 0, INK, "history"),
+        (&line.offset[..], start, MUTED, "offset"),
+        (&forecast[..], start, PALETTE[1], "forecast"),
+    ];
+    for (values, first, colour, name) in lines {
         let points: Vec<(f64, f64)> = values
             .iter()
             .enumerate()
-            .map(|(k, v)| (px(k), py(*v)))
+            .map(|(k, v)| (px(first + k), py(*v)))
             .collect();
         canvas.polyline(&points, colour);
         if let Some(&(x, y)) = points.last() {
@@ -318,44 +334,20 @@ fn item_chart(line: &Line) -> Svg {
             );
         }
     }
-    canvas.text(
+    note(
+        &mut canvas,
         left - 6.0,
         py(high) + 4.0,
         &format_number(high),
-        SMALL,
         Anchor::End,
-        MUTED,
-        Weight::Regular,
     );
-    canvas.text(
+    note(
+        &mut canvas,
         left - 6.0,
         py(low) + 4.0,
         &format_number(low),
-        SMALL,
         Anchor::End,
-        MUTED,
-        Weight::Regular,
     );
-    canvas.text(
-        left,
-        plot_bottom + 14.0,
-        "forecast step 1",
-        SMALL,
-        Anchor::Start,
-        MUTED,
-        Weight::Regular,
-    );
-    canvas.text(
-        right,
-        plot_bottom + 14.0,
-        &format!("step {}", forecast.len()),
-        SMALL,
-        Anchor::End,
-        MUTED,
-        Weight::Regular,
-    );
-    let columns = timestamps.len().max(1);
-    let cell_width = (right - left) / columns as f64;
     for (r, (name, cells)) in rows.iter().enumerate() {
         let y = strip_top + r as f64 * cell_height;
         canvas.text(
@@ -383,23 +375,13 @@ fn item_chart(line: &Line) -> Svg {
     }
     let bottom = strip_top + cell_height * rows.len() as f64 + 14.0;
     if let (Some(first), Some(last)) = (timestamps.first(), timestamps.last()) {
-        canvas.text(
-            left,
-            bottom,
-            first,
-            SMALL,
-            Anchor::Start,
-            MUTED,
-            Weight::Regular,
-        );
-        canvas.text(
-            right,
+        note(&mut canvas, left, bottom, first, Anchor::Start);
+        note(
+            &mut canvas,
+            left + cell_width * timestamps.len() as f64,
             bottom,
             last,
-            SMALL,
             Anchor::End,
-            MUTED,
-            Weight::Regular,
         );
     }
     canvas.finish()

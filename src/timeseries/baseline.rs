@@ -7,7 +7,7 @@
 //! same id gives every baseline value (its series must have the item's lengths).
 
 use super::dataset::{self, Item};
-use super::request::number;
+use super::request::{number, value_texts};
 use super::shapley::Layout;
 use crate::config::{SeriesBaseline, TimeSeriesBaseline, TimeSeriesDataConfig};
 use crate::error::{JobError, Result};
@@ -135,13 +135,7 @@ impl Baselines {
                         item.timestamps.len()
                     )));
                 }
-                Ok(base
-                    .target
-                    .iter()
-                    .chain(base.related.iter().flatten())
-                    .map(|v| number(*v))
-                    .chain(base.statics.iter().cloned())
-                    .collect())
+                Ok(value_texts(base))
             }
         }
     }

@@ -467,6 +467,20 @@ mod tests {
         .unwrap()
     }
 
+    /// The timestamp_records paths of the fixtures.
+    fn flat_config() -> TimeSeriesDataConfig {
+        config(
+            "timestamp_records",
+            [
+                "[].id",
+                "[].timestamp",
+                "[].target_ts",
+                "[].rts1",
+                "[].scv1",
+            ],
+        )
+    }
+
     fn read_str(config: &TimeSeriesDataConfig, json: &str) -> Result<Vec<Item>> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.json");
@@ -527,16 +541,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, expected());
-        let flat = config(
-            "timestamp_records",
-            [
-                "[].id",
-                "[].timestamp",
-                "[].target_ts",
-                "[].rts1",
-                "[].scv1",
-            ],
-        );
+        let flat = flat_config();
         let got = read_str(
             &flat,
             r#"[{"id": 1, "timestamp": 1, "target_ts": 5, "scv1": 10, "rts1": 0.25},
@@ -551,16 +556,7 @@ mod tests {
 
     #[test]
     fn bad_data_is_named_by_item_and_timestamp() {
-        let flat = config(
-            "timestamp_records",
-            [
-                "[].id",
-                "[].timestamp",
-                "[].target_ts",
-                "[].rts1",
-                "[].scv1",
-            ],
-        );
+        let flat = flat_config();
         let cases = [
             (
                 r#"[{"id": 1, "timestamp": "t1", "target_ts": null, "scv1": 1, "rts1": 1},

@@ -119,13 +119,7 @@ impl<'a> ItemTexts<'a> {
         layout: Layout,
         baseline: &[String],
     ) -> ItemTexts<'a> {
-        let actual = item
-            .target
-            .iter()
-            .chain(item.related.iter().flatten())
-            .map(|v| number(*v))
-            .chain(item.statics.iter().cloned())
-            .collect();
+        let actual = value_texts(item);
         ItemTexts {
             template,
             layout,
@@ -181,6 +175,17 @@ impl<'a> ItemTexts<'a> {
         }
         out.into_bytes()
     }
+}
+
+/// An item's values as JSON text in layout order: history, related
+/// series, static covariates.
+pub fn value_texts(item: &Item) -> Vec<String> {
+    item.target
+        .iter()
+        .chain(item.related.iter().flatten())
+        .map(|v| number(*v))
+        .chain(item.statics.iter().cloned())
+        .collect()
 }
 
 /// A series value as JSON text, as Python writes a float.

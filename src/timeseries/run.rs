@@ -287,7 +287,7 @@ async fn explain_block(
                 other.len()
             )));
         }
-        let full = (0..layout(item).len()).collect::<Vec<_>>();
+        let full = (0..layout(item).value_count()).collect::<Vec<_>>();
         let forecast = plan
             .coalitions
             .iter()
@@ -399,6 +399,20 @@ pub fn finish(
     Ok((block, state.explained.len() as u64))
 }
 
+/// Items whose history the report draws (the first ones in dataset order).
+pub const ITEMS_DRAWN: usize = 5;
+
+/// The target history of the first [`ITEMS_DRAWN`] items of a finished
+/// state, by item id (JSON text), for the report.
+pub fn histories(state: &TimeSeriesState) -> Vec<(String, Vec<f64>)> {
+    state
+        .explained
+        .iter()
+        .take(ITEMS_DRAWN)
+        .map(|e| (e.item.id.clone(), e.item.target.clone()))
+        .collect()
+}
+
 /// One output line, as Python's `json.dumps` writes it.
 fn line(e: &ExplainedItem) -> String {
     let numbers = |v: &[f64]| {
@@ -427,4 +441,76 @@ fn line(e: &ExplainedItem) -> String {
         numbers(&e.offset),
         entries.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> AnalysisConfig {
+        crate::config::parse(
+            br#"{"dataset_type": "application/json",
+                 "time_series_data_config": {"dataset_format": "columns", "item_id": "i", "timestamp": "t", "target_time_series": "y"},
+                 "methods": {"asymmetric_shapley_value": {"direction": "chronological", "granularity": "timewise"}},
+                 "predictor": {"endpoint_name": "m", "time_series_predictor_config": {"forecast": "f"}}}"#,
+        )
+        .unwrap()
+    }
+
+    fn explained(position: u64) -> ExplainedItem {
+        ExplainedItem {
+            position,
+            item: Item {
+                id: format!("\"item{position}\""),
+                timestamps: vec!["t0".into()],
+                target: vec![position as f64],
+                related: vec![],
+                statics: vec![],
+            },
+            offset: vec![0.5],
+            forecast: vec![position as f64 + 0.5],
+            entries: vec![Entry {
+                feature_name: TIMEWISE_FEATURE_NAME.into(),
+                timestamp: Some("t0".into()),
+                scores: vec![position as f64],
+            }],
+            model_records: 2,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Items split into shards anywhere and merged in any order and
+        /// grouping write the same out.jsonl as one state of all items.
+        #[test]
+        fn any_split_merged_in_any_order_writes_the_same_file(
+            items in 1u64..30,
+            shard_of in prop::collection::vec(0usize..4, 30),
+            reversed in any::<bool>(),
+        ) {
+            let config = config();
+            let dir = tempfile::tempdir().unwrap();
+            let write = |mut state: TimeSeriesState, name: &str| {
+                let out = dir.path().join(name);
+                finish(&config, &mut state, &out).unwrap();
+                std::fs::read(out.join("asymmetric_shapley_value/timewise_chronological/out.jsonl")).unwrap()
+            };
+            let whole = TimeSeriesState { explained: (0..items).map(explained).collect(), model_records: 2 * items };
+            let mut shards = vec![TimeSeriesState::default(); 4];
+            for position in (0..items).rev() {
+                let shard = &mut shards[shard_of[position as usize]];
+                shard.explained.push(explained(position));
+                shard.model_records += 2;
+            }
+            if reversed {
+                shards.reverse();
+            }
+            let (left, right) = shards.split_at(2);
+            let fold = |s: &[TimeSeriesState]| s.iter().cloned().fold(TimeSeriesState::default(), TimeSeriesState::merge);
+            let merged = fold(right).merge(fold(left));
+            prop_assert_eq!(merged.model_records, whole.model_records);
+            prop_assert_eq!(write(merged, "merged"), write(whole, "whole"));
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub struct Layout {
 
 impl Layout {
     /// Values in all: history, related series over all steps, statics.
-    pub fn len(&self) -> usize {
+    pub fn value_count(&self) -> usize {
         self.history + self.related * self.steps + self.statics
     }
 
@@ -111,7 +111,7 @@ pub struct Coalition(Vec<u64>);
 impl Coalition {
     /// Nothing revealed: the baseline.
     fn empty(layout: &Layout) -> Coalition {
-        Coalition(vec![0; layout.len().div_ceil(64)])
+        Coalition(vec![0; layout.value_count().div_ceil(64)])
     }
 
     /// Whether the value at flat index `i` is revealed.
@@ -452,7 +452,7 @@ mod tests {
         b: &[f64],
         f: &dyn Fn(&[f64]) -> Vec<f64>,
     ) -> Vec<Vec<f64>> {
-        let n = layout.len();
+        let n = layout.value_count();
         let mut blocks: Vec<Vec<usize>> = vec![(0..layout.statics)
             .map(|k| layout.static_covariate(k))
             .collect()];
@@ -577,7 +577,7 @@ mod tests {
             related: 8,
             statics: 3,
         };
-        let n = layout.len();
+        let n = layout.value_count();
         let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
         let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos() * 0.1).collect();
         let f = |v: &[f64]| {
