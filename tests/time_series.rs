@@ -709,3 +709,35 @@ fn one_record_per_request_with_record_reads_a_bare_forecast() {
         check_linear(item, &line, "timewise", false);
     }
 }
+
+#[test]
+fn a_baseline_dataset_gives_each_items_baseline() {
+    let model = DemoModel::start(&["--forecast", "quadratic"]);
+    let items = items();
+    // The same items with every series at zero and the statics at [1, -0.5]:
+    // the values must be those of the zero rule with that static baseline.
+    let zeros: Vec<Item> = items
+        .iter()
+        .map(|i| Item {
+            target: i.target.iter().map(|v| v.map(|_| 0.0)).collect(),
+            related: i.related.iter().map(|s| vec![0.0; s.len()]).collect(),
+            statics: vec![1.0, -0.5],
+            ..i.clone()
+        })
+        .collect();
+    let by_rule = tempfile::tempdir().unwrap();
+    let asv = json!({"direction": "bidirectional", "granularity": "timewise",
+        "baseline": {"static_covariates": static_baseline(&items)}});
+    let rule = run(by_rule.path(), &model, &items, "item_records", asv);
+    let by_file = tempfile::tempdir().unwrap();
+    std::fs::write(
+        by_file.path().join("baseline.json"),
+        dataset(&zeros, "item_records").0.to_string(),
+    )
+    .unwrap();
+    let asv = json!({"direction": "bidirectional", "granularity": "timewise", "baseline": "baseline.json"});
+    let file = run(by_file.path(), &model, &items, "item_records", asv);
+    let out = "asymmetric_shapley_value/timewise_bidirectional/out.jsonl";
+    let read = |dir: &Path| std::fs::read_to_string(dir.join(out)).unwrap();
+    assert_eq!(read(&file), read(&rule));
+}
