@@ -229,6 +229,12 @@ impl<T: Clone + PartialEq> KernelShap<T> {
         KernelShap { baseline, settings }
     }
 
+    /// An explainer with the same settings over another baseline: a text
+    /// row's players differ from row to row, and so does their baseline.
+    pub fn with_baseline(&self, baseline: Vec<Vec<T>>) -> KernelShap<T> {
+        KernelShap::new(baseline, self.settings.clone())
+    }
+
     /// The baseline rows; the caller sends them to the model once and passes
     /// the answers to [`KernelShap::expected_values`].
     pub fn baseline(&self) -> &[Vec<T>] {
