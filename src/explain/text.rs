@@ -8,9 +8,9 @@
 //! - tokens: every word, number, punctuation mark and emoji is a unit;
 //!   whitespace is not. A run of dots (`...`) is one unit, as in spaCy.
 //! - sentences: a sentence does not end after a known abbreviation
-//!   (`e.g.`, `Dr.`, `etc.` …) nor at a full stop with no space after it
-//!   (`page...And`); UAX #29 already keeps decimals (`3.5`) and `...` before
-//!   a lower-case word inside one sentence.
+//!   (`e.g.`, `Dr.`, `etc.` …), at a full stop with no space after it
+//!   (`page...And`), nor before a word in lower case (`"Wow!" she
+//!   said.`); UAX #29 already keeps decimals (`3.5`) inside one sentence.
 //! - paragraphs: runs of lines between blank lines (`\n`, `\r\n` or `\r`
 //!   endings; a line of only whitespace is blank).
 //!
@@ -105,19 +105,28 @@ fn sentences(text: &str) -> Vec<Range<usize>> {
     spans
 }
 
-/// Whether the sentence `next` is really the rest of `previous`.
+/// Whether the sentence `next` is really the rest of `previous`: a
+/// sentence does not start in lower case (`"Wow!" she said.`), nor after an
+/// abbreviation or a full stop with no space after it; a line break ends
+/// a sentence whatever precedes it.
 fn continues_sentence(text: &str, previous: &Range<usize>, next: &Range<usize>) -> bool {
+    let between = &text[previous.end..next.start];
+    if between.contains(['\n', '\r']) {
+        return false;
+    }
+    if text[next.clone()]
+        .chars()
+        .next()
+        .is_some_and(char::is_lowercase)
+    {
+        return true;
+    }
     let before = &text[previous.clone()];
     if !before.ends_with('.') {
         return false;
     }
-    let between = &text[previous.end..next.start];
     if between.is_empty() {
         return true;
-    }
-    // A line break ends a sentence whatever precedes it.
-    if between.contains(['\n', '\r']) {
-        return false;
     }
     let last_word = before
         .rsplit(char::is_whitespace)
