@@ -133,14 +133,42 @@ impl<'a> Block<'a> {
         self.features.is_subset() || self.players.is_some()
     }
 
-    /// The record the model gets for the row at `row` (an index into the
-    /// records) whose players hold `players`.
-    fn record(&self, full: &[Cell], row: usize, players: Vec<Cell>) -> Vec<Cell> {
-        let explained_cells = match self.players {
-            Some(all) => all[row].render(&players),
-            None => players,
-        };
-        with_explained(full, &self.features.explained, explained_cells)
+    /// The records for `row`'s coalitions from number `first` on,
+    /// coalition-major, one per baseline row; with `first` `None`, the
+    /// row's own background first (every player absent) when it has one.
+    /// Text rows are rendered straight from the coalitions' masks rather
+    /// than through a cell per unit.
+    fn records(&self, full: &[Cell], row: &RowWork, first: Option<usize>) -> Vec<Vec<Cell>> {
+        let explained = &self.features.explained;
+        let baseline = row.explainer.baseline();
+        let with_background = first.is_none() && self.own_background();
+        let first = first.unwrap_or(0);
+        match self.players {
+            Some(players) => {
+                let players = &players[row.row];
+                let absent = with_background.then(|| vec![false; row.cells.len()]);
+                absent
+                    .into_iter()
+                    .chain(row.plan.feature_masks_from(first))
+                    .flat_map(|mask| {
+                        baseline.iter().map(move |b| {
+                            let cells = players.record(&row.cells, b, &mask);
+                            with_explained(full, explained, cells)
+                        })
+                    })
+                    .collect()
+            }
+            None => {
+                let background = baseline.iter().filter(|_| with_background).cloned();
+                let synthetic = row
+                    .explainer
+                    .synthetic_rows_from(&row.cells, &row.plan, first);
+                background
+                    .chain(synthetic)
+                    .map(|cells| with_explained(full, explained, cells))
+                    .collect()
+            }
+        }
     }
 
     /// Whether `row`'s sampling goes on; if so, takes in the next draws.
@@ -176,15 +204,8 @@ impl<'a> Block<'a> {
             starts.push(block.len());
             if answered.is_none() {
                 block.push(full.clone());
-                if self.own_background() {
-                    let absent = row.explainer.baseline().iter().cloned();
-                    block.extend(absent.map(|b| self.record(full, row.row, b)));
-                }
             }
-            let synthetic =
-                row.explainer
-                    .synthetic_rows_from(&row.cells, &row.plan, answered.unwrap_or(0));
-            block.extend(synthetic.into_iter().map(|s| self.record(full, row.row, s)));
+            block.extend(self.records(full, row, answered));
         }
         let built = block.len();
         let unique = UniqueRecords::new(block);

@@ -203,22 +203,30 @@ impl RowPlayers {
         })
     }
 
-    /// The explained cells a record holds for the players' values `players`:
-    /// each text cell rendered with its units' values in their places.
-    pub(super) fn render(&self, players: &[Cell]) -> Vec<Cell> {
+    /// The explained cells of the record in which player `p` holds its
+    /// value in the row (`row`, as [`RowPlayers::cells`] gave them) where
+    /// `keep[p]`, else its value in a baseline row (`background`, as
+    /// [`RowPlayers::baseline`] gave them): each text cell is rendered with
+    /// the absent units replaced.
+    pub(super) fn record(&self, row: &[Cell], background: &[Cell], keep: &[bool]) -> Vec<Cell> {
+        let value = |p: usize| match keep[p] {
+            true => &row[p],
+            false => &background[p],
+        };
         let mut at = 0;
         self.features
             .iter()
             .map(|feature| match feature {
                 None => {
                     at += 1;
-                    players[at - 1].clone()
+                    value(at - 1).clone()
                 }
                 Some(text) => {
                     let first = at;
                     at += text.units.len();
-                    let rendered = render(&text.text, &text.units, |i| {
-                        player_text(&players[first + i])
+                    let rendered = render(&text.text, &text.units, |i| match keep[first + i] {
+                        true => &text.text[text.units[i].bytes.clone()],
+                        false => player_text(&background[first + i]),
                     });
                     make_cell(self.csv, &rendered)
                 }
