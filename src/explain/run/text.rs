@@ -36,6 +36,7 @@ pub(super) enum DataType {
 }
 
 impl DataType {
+    /// The word `out.jsonl` uses.
     fn name(self) -> &'static str {
         match self {
             DataType::FreeText => "free_text",
@@ -127,6 +128,7 @@ impl TextPlan {
         }
     }
 
+    /// `text` as a cell of the dataset's kind.
     fn cell(&self, text: &str) -> Cell {
         make_cell(self.csv, text)
     }
@@ -137,6 +139,7 @@ impl TextPlan {
     }
 }
 
+/// `text` as CSV text (`csv`) or as a string cell.
 fn make_cell(csv: bool, text: &str) -> Cell {
     match csv {
         true => text_cell(text),
@@ -313,6 +316,7 @@ pub(super) struct TopUnits {
 }
 
 impl TopUnits {
+    /// Empty aggregates for the text features of `plan`.
     pub(super) fn new(plan: &TextPlan, method: AggregationMethod, num_outputs: usize) -> TopUnits {
         TopUnits {
             method,
