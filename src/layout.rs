@@ -16,6 +16,9 @@ pub const LOCAL_SHAP_FILE: &str = "explanations_shap/out.csv";
 /// The standard errors of the local SHAP values, beside them, with the same
 /// columns (an openclarify extension).
 pub const LOCAL_SHAP_STDERR_FILE: &str = "explanations_shap/out_stderr.csv";
+/// Local SHAP values of a job with text features (`text_config`), one JSON
+/// object per record.
+pub const LOCAL_SHAP_TEXT_FILE: &str = "explanations_shap/out.jsonl";
 /// The baseline rows SHAP used, in the output folder.
 pub const BASELINE_FILE: &str = "explanations_shap/baseline.csv";
 

@@ -9,11 +9,13 @@
 
 mod content_type;
 mod parse;
+mod text;
 mod time_series;
 mod values;
 
 pub use content_type::{ContentType, Mime};
 pub use parse::{diagnose, load, parse, Diagnosis};
+pub use text::{TextConfig, TextGranularity, DEFAULT_MAX_TOP_TOKENS};
 pub use time_series::{
     AsymmetricShapleyConfig, BaselineValues, Direction, Granularity, SeriesBaseline,
     TimeSeriesBaseline, TimeSeriesDataConfig, TimeSeriesFormat, TimeSeriesPredictorConfig,
@@ -145,12 +147,12 @@ pub struct ShapConfig {
     pub agg_method: Option<String>,
     /// Explain log-odds instead of probabilities.
     pub use_logit: Option<bool>,
-    /// Write `explanations_shap/out.csv`.
+    /// Write `explanations_shap/out.csv` (`out.jsonl` with `text_config`).
     pub save_local_shap_values: Option<bool>,
     /// Random seed for reproducible runs.
     pub seed: Option<u64>,
-    /// Text features (not supported yet).
-    pub text_config: Option<serde_json::Value>,
+    /// Text features: each unit of a text column is a player.
+    pub text_config: Option<TextConfig>,
     /// Image features (not supported yet).
     pub image_config: Option<serde_json::Value>,
     /// Only these features are explained.

@@ -271,11 +271,13 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
     }
     errors.extend(super::time_series::problems(c));
     if let Some(shap) = &c.methods.shap {
-        if shap.text_config.is_some() {
-            errors.push(unsupported(
-                "methods.shap.text_config",
-                "text explainability",
-            ));
+        if let Some(text) = &shap.text_config {
+            errors.extend(text.problems());
+            if shap.features_to_explain.is_some() {
+                errors.push(JobError::client(
+                    "methods.shap.features_to_explain cannot be used with text_config; every feature is explained, remove one of the two.",
+                ));
+            }
         }
         if shap.image_config.is_some() {
             errors.push(unsupported(

@@ -4,7 +4,8 @@
 //! (`GET /ping`, `POST /invocations` with CSV, JSON Lines or JSON bodies), so
 //! the predictor side of a job can be run and tested without AWS. The model
 //! is a logistic regression trained at start-up, by default on the bundled
-//! German credit data, and fault switches make it slow, failing or
+//! German credit data (or, with `--reviews`, a bag-of-words review model
+//! for text explanations), and fault switches make it slow, failing or
 //! miscounting on purpose.
 //!
 //! # Layout
@@ -32,6 +33,9 @@ pub use server::serve;
 
 /// The German credit data set the demo model trains on, and `openclarify demo` analyses.
 pub const GERMAN_CSV: &str = include_str!("../../test-fixtures/german.csv");
+
+/// The word weights of the `--reviews` model (`word,weight` lines).
+pub const REVIEW_LEXICON: &str = include_str!("../../test-fixtures/text/lexicon.csv");
 
 use anyhow::Context;
 use axum::http::StatusCode;
@@ -71,6 +75,10 @@ pub struct DemoModelOptions {
     /// Serve a fixed model over this many numeric features (weights 1, -1/2, 1/3, ...).
     #[arg(long, value_name = "N")]
     pub synthetic: Option<NonZeroU64>,
+    /// Serve the text demo's review model: features `review` (a bag of words
+    /// weighted by test-fixtures/text/lexicon.csv) and `verified`.
+    #[arg(long, conflicts_with_all = ["synthetic", "train"])]
+    pub reviews: bool,
     /// Fail every Nth invocation with --fail-status.
     #[arg(long, value_name = "N")]
     pub fail_every: Option<NonZeroU64>,
@@ -94,7 +102,7 @@ pub struct DemoModelOptions {
     pub reset_every: Option<NonZeroU64>,
     /// Serve a forecaster for time-series explanations instead (DeepAR's
     /// JSON records: start, target, dynamic_feat, cat).
-    #[arg(long, value_enum, conflicts_with_all = ["train", "synthetic"])]
+    #[arg(long, value_enum, conflicts_with_all = ["train", "synthetic", "reviews"])]
     pub forecast: Option<Forecaster>,
 }
 
@@ -123,6 +131,9 @@ impl DemoModelOptions {
 
 /// Trains (or builds) the model the options ask for.
 pub fn load_model(options: &DemoModelOptions) -> anyhow::Result<Model> {
+    if options.reviews {
+        return Ok(training::reviews());
+    }
     if let Some(feature_count) = options.synthetic {
         let feature_count =
             usize::try_from(feature_count.get()).context("--synthetic is too large")?;

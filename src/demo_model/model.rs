@@ -4,7 +4,11 @@
 //! A [`Model`] is a logistic regression over encoded features. Numeric
 //! features are used as they are; a categorical feature is encoded as the
 //! position of its value in the sorted list of the values seen in training,
-//! so a request may carry either the raw string or that numeric code.
+//! so a request may carry either the raw string or that numeric code. A
+//! text feature is encoded as the sum of its words' weights (a bag of words),
+//! so the model is additive over words in log-odds.
+
+use unicode_segmentation::UnicodeSegmentation;
 
 /// How one feature's raw values become numbers.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +18,10 @@ pub enum Encoding {
     /// The value is one of these strings (sorted), encoded as its index.
     /// A number is taken to be such a code already.
     Categorical(Vec<String>),
+    /// The value is text, encoded as the sum of its words' weights: the
+    /// words are its Unicode words (UAX #29) lower-cased, and a word not in
+    /// this list (sorted by word) weighs 0.
+    BagOfWords(Vec<(String, f64)>),
 }
 
 /// A feature the model expects, in request order.
@@ -94,6 +102,15 @@ impl Model {
             (_, RawValue::Number(number)) => Ok(number),
             (Encoding::Numeric, RawValue::Text(text)) => parse_number(text)
                 .ok_or_else(|| format!("feature '{name}' expects a number, got '{text}'")),
+            (Encoding::BagOfWords(lexicon), RawValue::Text(text)) => Ok(text
+                .unicode_words()
+                .map(|word| {
+                    let word = word.to_lowercase();
+                    lexicon
+                        .binary_search_by(|(known, _)| known.as_str().cmp(&word))
+                        .map_or(0.0, |at| lexicon[at].1)
+                })
+                .sum()),
             (Encoding::Categorical(categories), RawValue::Text(text)) => {
                 // The vocabulary comes first, so a category that looks like a
                 // number ("10") still maps to its own code.

@@ -41,6 +41,32 @@ pub fn synthetic(feature_count: usize) -> Model {
     Model::new(features, weights, 0.0)
 }
 
+/// The text demo's review model: log-odds `−0.2 + bag(review) + 0.4 ·
+/// verified`, where `bag` sums the weights the bundled lexicon gives the
+/// review's words ([`super::REVIEW_LEXICON`]).
+pub fn reviews() -> Model {
+    let mut lexicon: Vec<(String, f64)> = super::REVIEW_LEXICON
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (word, weight) = line.split_once(',')?;
+            Some((word.to_string(), weight.parse().ok()?))
+        })
+        .collect();
+    lexicon.sort_by(|a, b| a.0.cmp(&b.0));
+    let features = vec![
+        Feature {
+            name: "review".into(),
+            encoding: Encoding::BagOfWords(lexicon),
+        },
+        Feature {
+            name: "verified".into(),
+            encoding: Encoding::Numeric,
+        },
+    ];
+    Model::new(features, vec![1.0, 0.4], -0.2)
+}
+
 /// Trains on a CSV table with a header row. The `label` column is the
 /// target (a row is positive when its label equals `positive_label`, as
 /// text or as a number); every other column is a feature, numeric when all
@@ -230,6 +256,18 @@ fn solve_positive_definite(mut matrix: Vec<f64>, mut rhs: Vec<f64>, size: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reviews_weigh_the_sum_of_their_words() {
+        let model = reviews();
+        let encoded = model
+            .encode(0, RawValue::Text("Great! LOVE it, <UNK> 好"))
+            .unwrap();
+        // great 1.0, love 1.25, it 0 (not in the lexicon), unk -0.05, 好 0.8.
+        assert!((encoded - 3.0).abs() < 1e-12, "{encoded}");
+        assert_eq!(model.encode(0, RawValue::Text("")), Ok(0.0));
+        assert_eq!(model.weights(), [1.0, 0.4]);
+    }
 
     /// The German credit rows encoded for `model`, each with its 0/1 label.
     fn encoded_german_rows(model: &Model) -> Vec<(Vec<f64>, f64)> {

@@ -29,7 +29,8 @@ const MAGIC: &[u8; 8] = b"OCLARIFY";
 /// The layout version of plan and state files; bump it when a serialised
 /// type changes. 2: the job plan gained a slot per analysis (bias's says
 /// whether the model supplies the predicted labels). 4: time-series slots
-/// in the job plan and state, and plans without a table shard format.
+/// in the job plan and state, plans without a table shard format, and the
+/// text columns and units of the explain plan and state.
 pub const FORMAT_VERSION: u16 = 4;
 
 /// The openclarify version that writes and accepts files.

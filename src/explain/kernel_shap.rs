@@ -144,6 +144,25 @@ impl RowPlan {
         &self.coalitions[..self.coalitions_in_use()]
     }
 
+    /// For the coalitions in use from number `first` on, one flag per
+    /// feature: `true` where the record keeps the explained row's value,
+    /// `false` where it takes the baseline row's (always for the features
+    /// that are not players). These are the records of
+    /// [`KernelShap::synthetic_rows_from`], for callers that build records
+    /// their own way.
+    pub fn feature_masks_from(&self, first: usize) -> impl Iterator<Item = Vec<bool>> + '_ {
+        let coalitions = self.coalitions();
+        coalitions[first.min(coalitions.len())..]
+            .iter()
+            .map(|coalition| {
+                let mut mask = vec![false; self.num_features];
+                for (&feature, &present) in self.varying.iter().zip(coalition) {
+                    mask[feature] = present;
+                }
+                mask
+            })
+    }
+
     /// Random draws the plan holds (0 when every coalition is enumerated).
     pub fn num_draws(&self) -> usize {
         self.draws.len()
@@ -229,6 +248,12 @@ impl<T: Clone + PartialEq> KernelShap<T> {
         KernelShap { baseline, settings }
     }
 
+    /// An explainer with the same settings over another baseline: a text
+    /// row's players differ from row to row, and so does their baseline.
+    pub fn with_baseline(&self, baseline: Vec<Vec<T>>) -> KernelShap<T> {
+        KernelShap::new(baseline, self.settings.clone())
+    }
+
     /// The baseline rows; the caller sends them to the model once and passes
     /// the answers to [`KernelShap::expected_values`].
     pub fn baseline(&self) -> &[Vec<T>] {
@@ -299,15 +324,12 @@ impl<T: Clone + PartialEq> KernelShap<T> {
     /// from number `first` on: what a row whose sampling goes on after
     /// `first` coalitions still needs.
     pub fn synthetic_rows_from(&self, row: &[T], plan: &RowPlan, first: usize) -> Vec<Vec<T>> {
-        let coalitions = &plan.coalitions()[first.min(plan.coalitions().len())..];
-        let mut rows = Vec::with_capacity(coalitions.len() * self.baseline.len());
-        for coalition in coalitions {
+        let mut rows = Vec::with_capacity(plan.coalitions().len() * self.baseline.len());
+        for mask in plan.feature_masks_from(first) {
             for background in &self.baseline {
                 let mut synthetic = background.clone();
-                for (&feature, &present) in plan.varying.iter().zip(coalition) {
-                    if present {
-                        synthetic[feature] = row[feature].clone();
-                    }
+                for (feature, _) in mask.iter().enumerate().filter(|(_, &keep)| keep) {
+                    synthetic[feature] = row[feature].clone();
                 }
                 rows.push(synthetic);
             }

@@ -18,6 +18,8 @@
 //! - [`clusters`] holds a baseline summarising the data when none is configured
 //!   (k-means, or k-prototypes when categorical columns are present).
 //! - [`pdp`] holds partial dependence grids, synthetic rows and averages.
+//! - [`text`] holds text cells cut into units (tokens, sentences,
+//!   paragraphs) and rendered with absent units replaced.
 //! - [`run`] reads the rows, settles the baseline, batches synthetic rows
 //!   into model calls and writes `explanations` and `explanations_shap/`.
 
@@ -29,6 +31,7 @@ pub mod kernel_shap;
 mod least_squares;
 pub mod pdp;
 pub mod run;
+pub mod text;
 
 pub use aggregate::{AggregationMethod, GlobalShapState};
 pub use kernel_shap::{

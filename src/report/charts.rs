@@ -69,10 +69,10 @@ pub struct Quantiles {
 pub(super) const PALETTE: &[&str] = &[
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 ];
-const CALM: &str = "#0072B2";
+pub(super) const CALM: &str = "#0072B2";
 /// Bars of metrics with no rule-of-thumb band.
 const NO_BAND: &str = "#999999";
-const ALERT: &str = "#D55E00";
+pub(super) const ALERT: &str = "#D55E00";
 const BAND: &str = "#d9f0d3";
 pub(super) const INK: &str = "#222222";
 pub(super) const MUTED: &str = "#666666";

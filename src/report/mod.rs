@@ -11,6 +11,8 @@
 //! - [`guide`] knows, for each bias metric, its range, where parity lies and
 //!   what it means in a sentence.
 //! - [`explanations`] builds the SHAP and PDP sections.
+//! - [`text`] builds the text section: top units per text column and
+//!   sample records shaded unit by unit (`explanations_shap/out.jsonl`).
 //! - [`charts`] draws the SVG charts; [`local_shap`] reads `out.csv`,
 //!   [`records`] the feature values of the records it draws, and
 //!   [`local_explanations`] turns them into a beeswarm and example records'
@@ -38,6 +40,7 @@ pub mod notebook;
 pub mod overview;
 pub mod pdf;
 pub mod records;
+pub mod text;
 pub mod time_series;
 
 use crate::config::{AnalysisConfig, NameOrIndex, ReportConfig};
@@ -211,7 +214,15 @@ pub fn write_reports(
         None => local,
     });
     let title = config.title.as_deref().unwrap_or(DEFAULT_TITLE);
-    let report = document::build(analysis, local.as_ref(), summary, title);
+    let mut report = document::build(analysis, local.as_ref(), summary, title);
+    if let Some(text) = text::text_section(analysis, out_dir) {
+        let after_shap = report
+            .sections
+            .iter()
+            .position(|s| s.id == "feature-importance")
+            .map_or(report.sections.len(), |i| i + 1);
+        report.sections.insert(after_shap, text);
+    }
     let renderers: [(&str, Render); 3] = [
         ("html", html::render),
         ("ipynb", notebook::render),

@@ -30,6 +30,8 @@
 //! - `shap_block`: one call's block of rows, in rounds when
 //!   `target_stderr` may stop a row's sampling early.
 //! - `unique`: identical records of a call sent once.
+//! - `text`: text features (`text_config`): each row's players, records
+//!   rendered from them, `global_top_shap_text` and `out.jsonl`.
 //! - `pdp`: PDP grids, the model's answers summed per grid value, and the
 //!   `pdp` section.
 
@@ -39,6 +41,7 @@ mod pdp;
 mod rows;
 mod shap;
 mod shap_block;
+mod text;
 mod unique;
 
 use crate::config::AnalysisConfig;
@@ -56,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use shap::{explain_rows, shap_section, write_local_values, ShapState};
 use std::path::Path;
+use text::TextPlan;
 
 /// Model records per `predict` call: dozens of full requests at the default
 /// batch size, while the synthetic cells held at once stay in the tens of
@@ -91,6 +95,8 @@ pub struct ExplainPlan {
     /// SHAP features, known only once every shard is merged, so every
     /// explained feature gets a grid.
     grids: Vec<(usize, PlannedGrid)>,
+    /// Which features are text, and how they are cut (`text_config`).
+    text: Option<TextPlan>,
 }
 
 /// Settles the baseline and PDP grids from the whole dataset, or returns
@@ -108,7 +114,14 @@ pub fn plan(
         return Ok(None);
     }
     let features = Features::new(config, &dataset.schema)?;
+    let text_config = config
+        .methods
+        .shap
+        .as_ref()
+        .and_then(|s| s.text_config.as_ref());
+    // Text features are told apart by their column type over every row.
     let needs_rows = config.methods.pdp.is_some()
+        || text_config.is_some()
         || config
             .methods
             .shap
@@ -121,8 +134,23 @@ pub fn plan(
     if needs_rows && records.rows.is_empty() {
         return Err(empty_dataset());
     }
+    let text_plan = match text_config {
+        Some(text_config) => Some(TextPlan::new(text_config, &features, &records)?),
+        None => None,
+    };
+    let computed_baseline = config
+        .methods
+        .shap
+        .as_ref()
+        .is_some_and(|s| s.baseline.is_none());
     let baseline = match &config.methods.shap {
-        Some(shap) => Some(shap_baseline(config, shap, &features, &records, data)?),
+        Some(shap) => {
+            let mut rows = shap_baseline(config, shap, &features, &records, data)?;
+            if let (Some(text_plan), true) = (&text_plan, computed_baseline) {
+                text_plan.empty_text_baseline(&features, &mut rows);
+            }
+            Some(rows)
+        }
         None => None,
     };
     let grids = match &config.methods.pdp {
@@ -134,12 +162,9 @@ pub fn plan(
     };
     Ok(Some(ExplainPlan {
         baseline,
-        computed_baseline: config
-            .methods
-            .shap
-            .as_ref()
-            .is_some_and(|s| s.baseline.is_none()),
+        computed_baseline,
         grids,
+        text: text_plan,
     }))
 }
 
@@ -198,6 +223,9 @@ impl ExplainState {
                 a.global.merge(b.global);
                 a.local.extend(b.local);
                 a.records.add(b.records);
+                if let (Some(mine), Some(theirs)) = (a.top_units.as_mut(), b.top_units) {
+                    mine.merge(theirs);
+                }
                 Some(a)
             }
             (a, b) => a.or(b),
@@ -251,6 +279,7 @@ pub fn partial(
             shap_config,
             baseline,
             &features,
+            plan.text.as_ref(),
             &records,
             &model,
         )?);
@@ -291,18 +320,31 @@ pub fn finish(
             write_baseline(baseline, output)?;
         }
         let joinsource = schema.joinsource.map(|c| schema.headers[c].as_str());
-        write_local_values(
-            shap_config,
-            &features,
-            joinsource,
-            &labels,
-            shap.local,
-            output,
-        )?;
-        section.insert(
-            "kernel_shap".into(),
-            shap_section(&features, &labels, &shap.global, &shap.expected),
-        );
+        let mut kernel_shap = shap_section(&features, &labels, &shap.global, &shap.expected);
+        match (&plan.text, &shap.top_units) {
+            (Some(text_plan), Some(top_units)) => {
+                if shap_config.save_local_shap_values.unwrap_or(false) {
+                    text::write_local_values(text_plan, &features, shap.local, output)?;
+                }
+                for (output, label) in labels.iter().enumerate() {
+                    if let Some(Json::Object(entry)) = kernel_shap.get_mut(label) {
+                        entry.insert(
+                            "global_top_shap_text".into(),
+                            top_units.section(text_plan, &features, output),
+                        );
+                    }
+                }
+            }
+            _ => write_local_values(
+                shap_config,
+                &features,
+                joinsource,
+                &labels,
+                shap.local,
+                output,
+            )?,
+        }
+        section.insert("kernel_shap".into(), kernel_shap);
         section.insert("kernel_shap_model_records".into(), shap.records.section());
         first_output_global = shap.global.global_values().into_iter().next();
     }

@@ -6,6 +6,7 @@
 use super::model::{ranges, Model};
 use super::rows::{csv_line, Features, Records};
 use super::shap_block::Block;
+use super::text::{RowPlayers, TextPlan, TopUnits};
 use super::{CALLS_IN_FLIGHT, RECORDS_PER_CALL};
 use crate::config::ShapConfig;
 use crate::dataset::value::Cell;
@@ -30,6 +31,8 @@ pub(super) struct ShapState {
     pub(super) local: Vec<LocalRow>,
     /// What the model was asked, and what was saved.
     pub(super) records: ModelRecords,
+    /// Per-unit aggregates of the text features (with `text_config`).
+    pub(super) top_units: Option<TopUnits>,
 }
 
 /// One row of `explanations_shap/out.csv` and `out_stderr.csv`.
@@ -43,6 +46,10 @@ pub(super) struct LocalRow {
     pub(super) values: Vec<f64>,
     /// Their standard errors, in the same order.
     pub(super) stderr: Vec<f64>,
+    /// With `text_config`: per explained feature, its units as
+    /// (`partial_text`, `start_idx`), and the values are per player (a
+    /// tabular feature, or a unit); empty otherwise.
+    pub(super) units: Vec<Vec<(String, u64)>>,
 }
 
 /// Counts of model records (explained rows and their synthetic records),
@@ -82,11 +89,14 @@ impl ModelRecords {
     }
 }
 
-/// Explains every row of `records` with Kernel SHAP against `baseline`.
+/// Explains every row of `records` with Kernel SHAP against `baseline`;
+/// with `text`, the players are the units of the text features and the
+/// tabular features.
 pub(super) fn explain_rows(
     shap: &ShapConfig,
     baseline: &[Vec<Cell>],
     features: &Features,
+    text: Option<&TextPlan>,
     records: &Records,
     model: &Model,
 ) -> Result<ShapState> {
@@ -96,7 +106,14 @@ pub(super) fn explain_rows(
     let settings = KernelShapSettings::from_config(shap);
     let baseline_scores = model
         .runtime
-        .block_on(model.scores(baseline, |b| format!("baseline row {b}")))?;
+        .block_on(model.scores(baseline, |b| format!("baseline row {b}")))
+        .map_err(|e| match text {
+            Some(_) => JobError {
+                message: format!("{} The baseline's text is what replaces an absent unit; the model must accept it (methods.shap.baseline).", e.message),
+                ..e
+            },
+            None => e,
+        })?;
     let explained_baseline: Vec<Vec<Cell>> = baseline
         .iter()
         .map(|row| pick(row, &features.explained))
@@ -109,10 +126,28 @@ pub(super) fn explain_rows(
     let keep_local = shap.save_local_shap_values.unwrap_or(false);
     let mut local = Vec::new();
     let mut counts = ModelRecords::default();
-
-    let per_row = records_per_row(features, baseline.len(), num_samples);
-    let expected_records =
-        model.predictor.counters().records() + (records.rows.len() * per_row) as u64;
+    let players: Option<Vec<RowPlayers>> = text.map(|plan| {
+        records
+            .rows
+            .iter()
+            .map(|row| plan.players(&pick(row, &features.explained)))
+            .collect()
+    });
+    let mut top_units = text.map(|plan| TopUnits::new(plan, method, num_outputs));
+    let own_background = features.is_subset() || text.is_some();
+    let row_records =
+        |players: usize| records_per_row(players, own_background, baseline.len(), num_samples);
+    let (per_row, all_rows) = match &players {
+        Some(players) => players
+            .iter()
+            .map(|p| row_records(p.count()))
+            .fold((1, 0), |(most, sum), n| (most.max(n), sum + n)),
+        None => {
+            let n = row_records(features.explained.len());
+            (n, n * records.rows.len())
+        }
+    };
+    let expected_records = model.predictor.counters().records() + all_rows as u64;
     let _progress = Reporter::start(model.predictor.counters(), "SHAP", Some(expected_records));
     let rows_per_call = RECORDS_PER_CALL / per_row;
     let blocks = ranges(records.rows.len(), rows_per_call);
@@ -121,6 +156,7 @@ pub(super) fn explain_rows(
             let block = Block {
                 explainer: &explainer,
                 features,
+                players: players.as_deref(),
                 records,
                 model,
                 expected: &expected,
@@ -137,13 +173,22 @@ pub(super) fn explain_rows(
         .block_on(explained.try_for_each(|(rows, (explained, block_counts))| {
             counts.add(block_counts);
             for (row, row_values) in rows.zip(explained) {
-                global.add_row(&row_values.values, &row_values.stderr);
+                let row_players = players.as_ref().map(|p| &p[row]);
+                match (row_players, top_units.as_mut()) {
+                    (Some(row_players), Some(top)) => {
+                        top.add_row(row_players, &row_values);
+                        let by_feature = row_players.by_feature(&row_values);
+                        global.add_row(&by_feature.values, &by_feature.stderr);
+                    }
+                    _ => global.add_row(&row_values.values, &row_values.stderr),
+                }
                 if keep_local {
                     local.push(LocalRow {
                         row: records.first_row + row as u64,
                         id: records.ids.as_ref().map(|ids| ids[row].clone()),
                         values: row_values.values.into_iter().flatten().collect(),
                         stderr: row_values.stderr.into_iter().flatten().collect(),
+                        units: row_players.map_or_else(Vec::new, RowPlayers::descriptions),
                     });
                 }
             }
@@ -165,6 +210,7 @@ pub(super) fn explain_rows(
         global,
         local,
         records: counts,
+        top_units,
     })
 }
 
@@ -207,21 +253,19 @@ pub(super) fn pick(row: &[Cell], positions: &[usize]) -> Vec<Cell> {
     positions.iter().map(|&p| row[p].clone()).collect()
 }
 
-/// At most the model records one explained row needs: the row itself, its
-/// own background when only some features are explained (the baseline with
-/// the others at the row's values, whose mean is the row's expected value),
-/// and one record per (coalition, baseline row).
+/// At most the model records one explained row of `players` players
+/// needs: the row itself, its own background when it has one (the baseline
+/// with the unexplained features at the row's values, or with every unit
+/// of its text replaced; their mean is the row's expected value), and one
+/// record per (coalition, baseline row).
 pub(super) fn records_per_row(
-    features: &Features,
+    players: usize,
+    own_background: bool,
     baseline_rows: usize,
     num_samples: Option<usize>,
 ) -> usize {
-    let background = if features.is_subset() {
-        baseline_rows
-    } else {
-        0
-    };
-    let coalitions = coalition_budget(num_samples, features.explained.len());
+    let background = if own_background { baseline_rows } else { 0 };
+    let coalitions = coalition_budget(num_samples, players);
     1 + background + coalitions * baseline_rows
 }
 

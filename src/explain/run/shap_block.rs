@@ -14,10 +14,12 @@
 use super::model::Model;
 use super::rows::{Features, Records};
 use super::shap::{pick, with_explained, ModelRecords};
+use super::text::RowPlayers;
 use super::unique::UniqueRecords;
 use crate::dataset::value::Cell;
 use crate::error::Result;
 use crate::explain::{KernelShap, RowExplanation, RowPlan};
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Draws a row makes before its standard errors may stop it: fewer give
@@ -28,6 +30,8 @@ const MIN_DRAWS_BEFORE_STOPPING: usize = 16;
 pub(super) struct Block<'a> {
     pub(super) explainer: &'a KernelShap<Cell>,
     pub(super) features: &'a Features,
+    /// With `text_config`, each record's players.
+    pub(super) players: Option<&'a [RowPlayers]>,
     pub(super) records: &'a Records,
     pub(super) model: &'a Model,
     /// The expected values over the baseline (rows explaining every feature).
@@ -37,9 +41,12 @@ pub(super) struct Block<'a> {
 }
 
 /// A row being explained: its plan and the model's answers so far.
-struct RowWork {
+struct RowWork<'a> {
     /// Index into the block's records.
     row: usize,
+    /// The block's explainer, or one over the row's own players (text).
+    explainer: Cow<'a, KernelShap<Cell>>,
+    /// The players' values in the row.
     cells: Vec<Cell>,
     plan: RowPlan,
     /// Coalitions of the full plan.
@@ -51,7 +58,7 @@ struct RowWork {
     explained: Option<RowExplanation>,
 }
 
-impl Block<'_> {
+impl<'a> Block<'a> {
     /// Explains `rows`; returns each row's values and errors, in row order,
     /// and the block's model record counts.
     pub(super) async fn explain(
@@ -59,16 +66,26 @@ impl Block<'_> {
         rows: Range<usize>,
     ) -> Result<(Vec<RowExplanation>, ModelRecords)> {
         let baseline_rows = self.explainer.baseline().len();
-        let head_records = 1 + self.features.is_subset() as usize * baseline_rows;
+        let head_records = 1 + self.own_background() as usize * baseline_rows;
         let mut counts = ModelRecords::default();
-        let mut work: Vec<RowWork> = rows
+        let mut work: Vec<RowWork<'a>> = rows
             .map(|row| {
                 let cells = pick(&self.records.rows[row], &self.features.explained);
+                let (explainer, cells) = match self.players {
+                    Some(players) => {
+                        let players = &players[row];
+                        let baseline = self.explainer.baseline().iter();
+                        let baseline = baseline.map(|b| players.baseline(b)).collect();
+                        (
+                            Cow::Owned(self.explainer.with_baseline(baseline)),
+                            players.cells(&cells),
+                        )
+                    }
+                    None => (Cow::Borrowed(self.explainer), cells),
+                };
                 // Seeds are keyed to the row's index in the whole dataset, so
                 // a shard explains its rows exactly as a single pass would.
-                let mut plan = self
-                    .explainer
-                    .plan(&cells, self.records.first_row + row as u64);
+                let mut plan = explainer.plan(&cells, self.records.first_row + row as u64);
                 let planned_coalitions = plan.coalitions().len();
                 counts.budgeted += (head_records + planned_coalitions * baseline_rows) as u64;
                 if self.target_stderr.is_some() {
@@ -76,6 +93,7 @@ impl Block<'_> {
                 }
                 RowWork {
                     row,
+                    explainer,
                     cells,
                     plan,
                     planned_coalitions,
@@ -108,6 +126,51 @@ impl Block<'_> {
         Ok((explained, counts))
     }
 
+    /// Whether rows have their own background records, whose mean answer
+    /// is their expected value: when some features are not explained, and
+    /// with text, where every unit is replaced but the rest of the text stays.
+    fn own_background(&self) -> bool {
+        self.features.is_subset() || self.players.is_some()
+    }
+
+    /// The records for `row`'s coalitions from number `first` on,
+    /// coalition-major, one per baseline row; with `first` `None`, the
+    /// row's own background first (every player absent) when it has one.
+    /// Text rows are rendered straight from the coalitions' masks rather
+    /// than through a cell per unit.
+    fn records(&self, full: &[Cell], row: &RowWork, first: Option<usize>) -> Vec<Vec<Cell>> {
+        let explained = &self.features.explained;
+        let baseline = row.explainer.baseline();
+        let with_background = first.is_none() && self.own_background();
+        let first = first.unwrap_or(0);
+        match self.players {
+            Some(players) => {
+                let players = &players[row.row];
+                let absent = with_background.then(|| vec![false; row.cells.len()]);
+                absent
+                    .into_iter()
+                    .chain(row.plan.feature_masks_from(first))
+                    .flat_map(|mask| {
+                        baseline.iter().map(move |b| {
+                            let cells = players.record(&row.cells, b, &mask);
+                            with_explained(full, explained, cells)
+                        })
+                    })
+                    .collect()
+            }
+            None => {
+                let background = baseline.iter().filter(|_| with_background).cloned();
+                let synthetic = row
+                    .explainer
+                    .synthetic_rows_from(&row.cells, &row.plan, first);
+                background
+                    .chain(synthetic)
+                    .map(|cells| with_explained(full, explained, cells))
+                    .collect()
+            }
+        }
+    }
+
     /// Whether `row`'s sampling goes on; if so, takes in the next draws.
     fn continues(&self, row: &mut RowWork) -> bool {
         let (Some(target), Some(explained)) = (self.target_stderr, &row.explained) else {
@@ -129,10 +192,9 @@ impl Block<'_> {
     /// those already answered; and a solve of each.
     async fn round(
         &self,
-        work: &mut [RowWork],
+        work: &mut [RowWork<'a>],
         pending: &[(usize, Option<usize>)],
     ) -> Result<ModelRecords> {
-        let features = self.features;
         let baseline_rows = self.explainer.baseline().len();
         let mut block = Vec::new();
         let mut starts = Vec::with_capacity(pending.len());
@@ -142,19 +204,8 @@ impl Block<'_> {
             starts.push(block.len());
             if answered.is_none() {
                 block.push(full.clone());
-                if features.is_subset() {
-                    let absent = self.explainer.baseline().iter().cloned();
-                    block.extend(absent.map(|b| with_explained(full, &features.explained, b)));
-                }
             }
-            let synthetic =
-                self.explainer
-                    .synthetic_rows_from(&row.cells, &row.plan, answered.unwrap_or(0));
-            block.extend(
-                synthetic
-                    .into_iter()
-                    .map(|s| with_explained(full, &features.explained, s)),
-            );
+            block.extend(self.records(full, row, answered));
         }
         let built = block.len();
         let unique = UniqueRecords::new(block);
@@ -179,14 +230,14 @@ impl Block<'_> {
             if answered.is_none() {
                 row.prediction = scores.iter().map(|s| s[at]).collect();
                 at += 1;
-                row.expected = match features.is_subset() {
+                row.expected = match self.own_background() {
                     true => {
                         let background: Vec<Vec<f64>> = scores
                             .iter()
                             .map(|s| s[at..at + baseline_rows].to_vec())
                             .collect();
                         at += baseline_rows;
-                        self.explainer.expected_values(&background)
+                        row.explainer.expected_values(&background)
                     }
                     false => self.expected.to_vec(),
                 };
@@ -196,7 +247,7 @@ impl Block<'_> {
             for (answers, s) in row.synthetic.iter_mut().zip(&scores) {
                 answers.extend_from_slice(&s[at..at + new]);
             }
-            row.explained = Some(self.explainer.solve(
+            row.explained = Some(row.explainer.solve(
                 &row.plan,
                 &row.synthetic,
                 &row.prediction,
