@@ -21,7 +21,7 @@ use crate::explain::run::{ExplainPlan, ExplainState};
 use crate::layout;
 use crate::output::Analysis;
 use crate::predictor::ModelAccess;
-use crate::timeseries::run::{TimeSeriesPlan, TimeSeriesState};
+use crate::timeseries::run::{Documents, TimeSeriesPlan, TimeSeriesState};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -87,20 +87,22 @@ pub struct JobState {
     time_series: Option<TimeSeriesState>,
 }
 
-/// The data a job reads: the table bias and SHAP fold, or the JSON
-/// documents of a time-series job (read by its own analysis).
+/// The data a job reads: the table bias and SHAP fold, or the items of a
+/// time-series job's JSON documents, read once for its plan and its partial.
 pub enum JobData {
     /// A tabular dataset (or shard), boxed: it is large and the other variant small.
     Table(Box<Dataset>),
-    /// The file or folder of time-series documents (or a shard of whole items).
-    TimeSeries(PathBuf),
+    /// The items of the time-series documents (or of a shard of whole items).
+    TimeSeries(Documents),
 }
 
 impl JobData {
     /// Opens the data at `path` the way the config reads it.
     pub fn open(config: &AnalysisConfig, path: &Path) -> Result<JobData> {
         match config.methods.asymmetric_shapley_value.is_some() {
-            true => Ok(JobData::TimeSeries(path.to_path_buf())),
+            true => Ok(JobData::TimeSeries(crate::timeseries::run::read(
+                config, path,
+            )?)),
             false => Ok(JobData::Table(Box::new(Dataset::open(config, path)?))),
         }
     }
@@ -180,19 +182,22 @@ fn with_called_endpoint(mut config: AnalysisConfig, model: &ModelAccess) -> Anal
 /// Makes the plan from the whole dataset; `path` is its path.
 pub fn plan(config: &AnalysisConfig, data: &JobData, path: &Path) -> Result<JobPlan> {
     let schema = data.schema();
-    let (bias, explain) = match data {
+    let (bias, explain, time_series) = match data {
         JobData::Table(dataset) => (
             crate::bias::run::plan(config, &schema),
             crate::explain::run::plan(config, dataset, path)?,
+            None,
         ),
-        JobData::TimeSeries(_) => (None, None),
+        JobData::TimeSeries(documents) => {
+            (None, None, Some(crate::timeseries::run::plan(documents)))
+        }
     };
     Ok(JobPlan {
         schema,
         data: path.to_path_buf(),
         bias,
         explain,
-        time_series: crate::timeseries::run::plan(config, path)?,
+        time_series,
     })
 }
 
@@ -206,12 +211,12 @@ pub fn partial(
 ) -> Result<JobState> {
     let dataset = match data {
         JobData::Table(dataset) => dataset,
-        JobData::TimeSeries(path) => {
+        JobData::TimeSeries(documents) => {
             let time_series = match &plan.time_series {
                 Some(ts) => Some(crate::timeseries::run::partial(
                     config,
                     ts,
-                    path,
+                    documents,
                     &options.model,
                 )?),
                 None => None,

@@ -172,7 +172,7 @@ pub fn partial(paths: &PartialPaths, options: &PartialOptions) -> Result<()> {
             plan.job.schema.clone(),
             options.row_offset,
         )?)),
-        None => JobData::TimeSeries(data.to_path_buf()),
+        None => JobData::open(&config, data)?,
     };
     let state = job::partial(&config, &plan.job, &mut data, &options.job)?;
     let bytes = file::encode(Kind::State, origin, &file::encode_body(&state)?)?;

@@ -1,7 +1,9 @@
 //! Running `methods.asymmetric_shapley_value` against the forecaster, in
 //! the three steps every analysis has ([`crate::job`]):
 //!
-//! - [`plan`] reads the whole dataset for the items' order, so that shards
+//! - [`read`] reads the items of the documents (the whole dataset or a
+//!   shard), once for both of the next steps;
+//! - [`plan`] takes the items' order from the whole dataset, so that shards
 //!   explained on different machines merge into the same file;
 //! - [`partial`] explains the items of one shard: each item's coalitions
 //!   ([`super::shapley::Plan`]) become forecast requests, sent for many
@@ -47,16 +49,18 @@ pub struct TimeSeriesPlan {
 pub struct TimeSeriesState {
     /// One per item, in any order.
     pub explained: Vec<ExplainedItem>,
-    /// Forecast records sent.
-    pub model_records: u64,
 }
 
 impl TimeSeriesState {
     /// Adds another shard's items.
     pub fn merge(mut self, other: TimeSeriesState) -> TimeSeriesState {
         self.explained.extend(other.explained);
-        self.model_records += other.model_records;
         self
+    }
+
+    /// Forecast records sent for the items.
+    pub fn model_records(&self) -> u64 {
+        self.explained.iter().map(|e| e.model_records).sum()
     }
 }
 
@@ -69,8 +73,6 @@ pub struct ExplainedItem {
     pub item: Item,
     /// The forecast with every value at its baseline.
     pub offset: Vec<f64>,
-    /// The forecast of the item as it is.
-    pub forecast: Vec<f64>,
     /// Entries in output order.
     pub entries: Vec<Entry>,
     /// Distinct coalitions forecast for this item.
@@ -97,17 +99,33 @@ fn keys(config: &AnalysisConfig) -> Option<(&AsymmetricShapleyConfig, &TimeSerie
     ))
 }
 
-/// Reads the item order of the whole dataset at `data`; `None` when the
-/// config asks for no time-series explanations.
-pub fn plan(config: &AnalysisConfig, data: &Path) -> Result<Option<TimeSeriesPlan>> {
-    let Some((_, data_config)) = keys(config) else {
-        return Ok(None);
-    };
-    let items = dataset::read(data_config, data)?;
+/// The items of a time-series dataset (or shard), and where they were read.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    /// The file or folder read; relative baseline paths resolve beside it.
+    pub path: PathBuf,
+    /// Its items, in order.
+    pub items: Vec<Item>,
+}
+
+/// Reads the items of the documents at `path` with the config's
+/// `time_series_data_config`.
+pub fn read(config: &AnalysisConfig, path: &Path) -> Result<Documents> {
+    let (_, data_config) =
+        keys(config).expect("a time-series job's config has time-series keys (validated)");
+    let items = dataset::read(data_config, path)?;
     tracing::info!(items = items.len(), "time-series dataset read");
-    Ok(Some(TimeSeriesPlan {
-        items: items.into_iter().map(|i| i.id).collect(),
-    }))
+    Ok(Documents {
+        path: path.to_path_buf(),
+        items,
+    })
+}
+
+/// The item order of the whole dataset.
+pub fn plan(documents: &Documents) -> TimeSeriesPlan {
+    TimeSeriesPlan {
+        items: documents.items.iter().map(|i| i.id.clone()).collect(),
+    }
 }
 
 /// The output names of the series and static covariates: `headers` when
@@ -148,23 +166,22 @@ fn item_seed(id: &str) -> u64 {
     })
 }
 
-/// Explains the items of the shard at `data`.
+/// Explains the items of a shard.
 pub fn partial(
     config: &AnalysisConfig,
     plan: &TimeSeriesPlan,
-    data: &Path,
+    shard: &Documents,
     access: &ModelAccess,
 ) -> Result<TimeSeriesState> {
     let (asv, data_config) =
         keys(config).expect("a time-series plan comes from a time-series config");
-    let items = dataset::read(data_config, data)?;
     let positions: HashMap<&str, u64> = plan
         .items
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i as u64))
         .collect();
-    let base = crate::dataset::files::input_root(data);
+    let base = crate::dataset::files::input_root(&shard.path);
     let baselines = Baselines::load(asv.baseline.as_ref(), data_config, &base)?;
     let predictor = config.predictor.as_ref().expect("validated: a predictor");
     let template = RecordTemplate::new(
@@ -180,64 +197,76 @@ pub fn partial(
     let names = names(config, data_config);
     let predictor = Predictor::new(config, access, Vec::new())?;
     let runtime = crate::predictor::runtime()?;
-    let mut prepared = Vec::with_capacity(items.len());
-    for item in items {
+    let mut prepared = Vec::with_capacity(shard.items.len());
+    for item in &shard.items {
         let position = *positions.get(item.id.as_str()).ok_or_else(|| {
             JobError::client(format!(
                 "Item {} of the shard {} is not in the dataset the plan was made from; plan and shards must come from the same data.",
                 item.id,
-                data.display()
+                shard.path.display()
             ))
         })?;
         prepared.push((position, item));
     }
     let _progress =
         crate::progress::Reporter::start(predictor.counters(), "asymmetric Shapley values", None);
-    let blocks = blocks(&prepared, method)?;
-    let explained = futures_util::stream::iter(blocks)
+    let explained = futures_util::stream::iter(blocks(&prepared, method))
         .map(|block| {
-            let block = &prepared[block];
             let (predictor, template, baselines, names) =
                 (&predictor, &template, &baselines, &names);
-            async move { explain_block(block, method, template, baselines, names, predictor).await }
+            async move { explain_block(block?, template, baselines, names, predictor).await }
         })
         .buffered(CALLS_IN_FLIGHT);
     let mut state = TimeSeriesState::default();
     runtime.block_on(explained.try_for_each(|items| {
-        for item in items {
-            state.model_records += item.model_records;
-            state.explained.push(item);
-        }
+        state.explained.extend(items);
         std::future::ready(Ok(()))
     }))?;
     tracing::info!(
         items = state.explained.len(),
-        model_records = state.model_records,
+        model_records = state.model_records(),
         "asymmetric Shapley values: {} forecast records for {} items",
-        state.model_records,
+        state.model_records(),
         state.explained.len()
     );
     Ok(state)
 }
 
-/// Cuts items into blocks of about [`RECORDS_PER_CALL`] forecast records.
-fn blocks(items: &[(u64, Item)], method: Method) -> Result<Vec<std::ops::Range<usize>>> {
-    let mut out = Vec::new();
-    let (mut start, mut records) = (0, 0);
-    for (i, (_, item)) in items.iter().enumerate() {
-        if i > start && records >= RECORDS_PER_CALL {
-            out.push(start..i);
-            start = i;
-            records = 0;
+/// An item to explain: its place in the whole dataset, and its plan.
+struct Planned<'a> {
+    position: u64,
+    item: &'a Item,
+    plan: Plan,
+}
+
+/// The items with their plans, in blocks of about [`RECORDS_PER_CALL`]
+/// forecast records, each planned only when the stream asks for it: a plan
+/// is made once per item, and only the blocks in flight hold theirs.
+fn blocks<'a>(
+    items: &'a [(u64, &'a Item)],
+    method: Method,
+) -> impl Iterator<Item = Result<Vec<Planned<'a>>>> + 'a {
+    let mut rest = items.iter();
+    std::iter::from_fn(move || {
+        let mut block = Vec::new();
+        let mut records = 0;
+        while records < RECORDS_PER_CALL {
+            let Some(&(position, item)) = rest.next() else {
+                break;
+            };
+            let plan = match Plan::new(layout(item), method, item_seed(&item.id)) {
+                Ok(plan) => plan,
+                Err(e) => return Some(Err(e)),
+            };
+            records += plan.coalitions.len();
+            block.push(Planned {
+                position,
+                item,
+                plan,
+            });
         }
-        records += Plan::new(layout(item), method, item_seed(&item.id))?
-            .coalitions
-            .len();
-    }
-    if start < items.len() {
-        out.push(start..items.len());
-    }
-    Ok(out)
+        (!block.is_empty()).then_some(Ok(block))
+    })
 }
 
 /// Where an item's values sit in a coalition.
@@ -252,28 +281,29 @@ fn layout(item: &Item) -> Layout {
 
 /// Explains a block of items in one `predict` call.
 async fn explain_block(
-    items: &[(u64, Item)],
-    method: Method,
+    block: Vec<Planned<'_>>,
     template: &RecordTemplate,
     baselines: &Baselines,
     names: &(String, Vec<String>, Vec<String>),
     predictor: &Predictor,
 ) -> Result<Vec<ExplainedItem>> {
-    let mut plans = Vec::with_capacity(items.len());
     let mut encoded = Vec::new();
-    for (_, item) in items {
+    for Planned { item, plan, .. } in &block {
         let layout = layout(item);
-        let plan = Plan::new(layout, method, item_seed(&item.id))?;
         let baseline = baselines.texts(item, layout)?;
         let texts = ItemTexts::new(template, item, layout, &baseline);
         encoded.extend(plan.coalitions.iter().map(|c| texts.record(c)));
-        plans.push(plan);
     }
-    let first = items.first().map_or(0, |(p, _)| *p);
+    let first = block.first().map_or(0, |p| p.position);
     let outputs = predictor.predict_encoded(first, &encoded).await?;
     let mut outputs = outputs.into_iter();
-    let mut explained = Vec::with_capacity(items.len());
-    for ((position, item), plan) in items.iter().zip(plans) {
+    let mut explained = Vec::with_capacity(block.len());
+    for Planned {
+        position,
+        item,
+        plan,
+    } in block
+    {
         let forecasts = outputs
             .by_ref()
             .take(plan.coalitions.len())
@@ -287,18 +317,10 @@ async fn explain_block(
                 other.len()
             )));
         }
-        let full = (0..layout(item).value_count()).collect::<Vec<_>>();
-        let forecast = plan
-            .coalitions
-            .iter()
-            .position(|c| full.iter().all(|&i| c.has(i)))
-            .map(|i| forecasts[i].clone())
-            .expect("every plan forecasts the item as it is");
         let scores = plan.scores(&forecasts);
         explained.push(ExplainedItem {
-            position: *position,
+            position,
             offset: forecasts[0].clone(),
-            forecast,
             entries: entries(item, &plan.players, scores, names),
             model_records: plan.coalitions.len() as u64,
             item: item.clone(),
@@ -469,7 +491,6 @@ mod tests {
                 statics: vec![],
             },
             offset: vec![0.5],
-            forecast: vec![position as f64 + 0.5],
             entries: vec![Entry {
                 feature_name: TIMEWISE_FEATURE_NAME.into(),
                 timestamp: Some("t0".into()),
@@ -496,12 +517,11 @@ mod tests {
                 finish(&config, &mut state, &out).unwrap();
                 std::fs::read(out.join("asymmetric_shapley_value/timewise_chronological/out.jsonl")).unwrap()
             };
-            let whole = TimeSeriesState { explained: (0..items).map(explained).collect(), model_records: 2 * items };
+            let whole = TimeSeriesState { explained: (0..items).map(explained).collect() };
             let mut shards = vec![TimeSeriesState::default(); 4];
             for position in (0..items).rev() {
                 let shard = &mut shards[shard_of[position as usize]];
                 shard.explained.push(explained(position));
-                shard.model_records += 2;
             }
             if reversed {
                 shards.reverse();
@@ -509,7 +529,7 @@ mod tests {
             let (left, right) = shards.split_at(2);
             let fold = |s: &[TimeSeriesState]| s.iter().cloned().fold(TimeSeriesState::default(), TimeSeriesState::merge);
             let merged = fold(right).merge(fold(left));
-            prop_assert_eq!(merged.model_records, whole.model_records);
+            prop_assert_eq!(merged.model_records(), whole.model_records());
             prop_assert_eq!(write(merged, "merged"), write(whole, "whole"));
         }
     }
