@@ -87,7 +87,11 @@ impl Line {
 pub fn section(analysis: &Json, histories: &[(String, Vec<f64>)]) -> Option<Section> {
     let block = analysis.pointer("/explanations/asymmetric_shapley_value")?;
     let path = block["explanation_results_path"].as_str()?;
-    let text = |s: &str| s.to_string();
+    let section = |blocks| Section {
+        id: "time-series".into(),
+        title: "Time series: what drives the forecasts".into(),
+        blocks,
+    };
     let mut blocks = vec![Block::Paragraph {
         text: format!(
             "Asymmetric Shapley values ({}, {}): each score is how much revealing a value (instead of its baseline) moved each forecast step, with time steps revealed in order; an item's scores add up to its forecast minus the forecast at the baseline (the offset). Blue cells pushed the forecast up, red down.",
@@ -105,11 +109,7 @@ pub fn section(analysis: &Json, histories: &[(String, Vec<f64>)]) -> Option<Sect
             blocks.push(Block::Notice {
                 text: format!("The item explanations cannot be read from {path}: {e}."),
             });
-            return Some(Section {
-                id: text("time-series"),
-                title: text("Time series: what drives the forecasts"),
-                blocks,
-            });
+            return Some(section(blocks));
         }
     };
     let relative = Path::new(path)
@@ -145,11 +145,7 @@ pub fn section(analysis: &Json, histories: &[(String, Vec<f64>)]) -> Option<Sect
             text: format!("{} more items are in {path}.", lines.len() - ITEMS_DRAWN),
         });
     }
-    Some(Section {
-        id: text("time-series"),
-        title: text("Time series: what drives the forecasts"),
-        blocks,
-    })
+    Some(section(blocks))
 }
 
 /// Which series matter most: mean |attribution| per item, summed over
