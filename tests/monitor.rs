@@ -14,19 +14,6 @@ use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const HEADERS: [&str; 10] = [
-    "risk",
-    "sex",
-    "job",
-    "housing",
-    "saving_accounts",
-    "checking_account",
-    "credit_amount",
-    "duration",
-    "purpose",
-    "age",
-];
-
 /// The SHAP baseline record (one row, so explanations are fast and a
 /// feature equal to it everywhere gets exactly zero attribution).
 const BASELINE_ROW: [&str; 9] = [
@@ -202,7 +189,7 @@ fn write_hour(
 /// The monitoring config: bias (pre and post) and SHAP through the model.
 fn monitor_config(dir: &Path) -> PathBuf {
     let config = json!({
-        "headers": HEADERS,
+        "headers": german_headers(),
         "label": "risk",
         "label_values_or_threshold": [1],
         "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]},
@@ -689,7 +676,7 @@ fn batch_transform_capture_is_read_through_its_manifests() {
     transform(18, &outside);
     transform(19, &rows[..300]);
     let config = root.join("config.json");
-    let mut bias_config = json!({"headers": HEADERS, "label": "risk",
+    let mut bias_config = json!({"headers": german_headers(), "label": "risk",
         "label_values_or_threshold": [1],
         "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
         "group_variable": "job"});
@@ -747,7 +734,7 @@ fn run_reads_model_monitors_environment() {
     let sdk_config = f.dir.path().join("sdk_bias_config.json");
     let config = json!({"label_values_or_threshold": [1],
         "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
-        "group_variable": "job", "headers": HEADERS, "label": "risk"});
+        "group_variable": "job", "headers": german_headers(), "label": "risk"});
     std::fs::write(&sdk_config, config.to_string()).unwrap();
     let out = f.dir.path().join("resultdata");
     let metrics = f.dir.path().join("cloudwatch");

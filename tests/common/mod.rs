@@ -20,6 +20,11 @@ pub const GERMAN_FEATURES: [&str; 9] = [
     "age",
 ];
 
+/// The columns of `test-fixtures/german.csv`: the label `risk`, then the features.
+pub fn german_headers() -> Vec<&'static str> {
+    std::iter::once("risk").chain(GERMAN_FEATURES).collect()
+}
+
 /// The repository's `test-fixtures/` folder.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test-fixtures")
