@@ -96,6 +96,9 @@ fn report(options: &CheckOptions, out: &mut String) -> bool {
             return false;
         }
     };
+    if config.methods.asymmetric_shapley_value.is_some() {
+        return check_time_series(&config, options, out);
+    }
     let methods = configured_methods(&config);
     let sample = check_dataset(&config, options, out);
     let mut verdicts: Vec<Verdict> = Vec::new();
@@ -124,6 +127,36 @@ fn report(options: &CheckOptions, out: &mut String) -> bool {
         verdicts.push((method, problem));
     }
     print_verdicts(&verdicts, out)
+}
+
+/// A time-series job: its documents are read and their items summarised.
+/// Forecast requests are not probed yet, and the verdict says so rather
+/// than calling the job ready.
+fn check_time_series(config: &AnalysisConfig, options: &CheckOptions, out: &mut String) -> bool {
+    let _ = writeln!(out, "\ndataset {}", options.data.display());
+    let problem = match crate::timeseries::run::read(config, &options.data) {
+        Ok(documents) => {
+            let rows = documents.items.iter().map(|i| i.timestamps.len());
+            let (fewest, most) = (rows.clone().min().unwrap_or(0), rows.max().unwrap_or(0));
+            let first = &documents.items[0];
+            let _ = writeln!(
+                out,
+                "  {} items of {fewest} to {most} timestamps; the first, {}, has {} history values, {} related series and {} static covariates",
+                documents.items.len(),
+                first.id,
+                first.target.len(),
+                first.related.len(),
+                first.statics.len()
+            );
+            "check does not send forecast requests yet: run the job on a shard of a few items to see the model's answers."
+                .to_string()
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  problem: {}", e.message);
+            format!("the dataset cannot be read: {}", e.message)
+        }
+    };
+    print_verdicts(&[("asymmetric_shapley_value", Some(problem))], out)
 }
 
 /// The methods in the config, in the order a run computes them.
@@ -419,8 +452,8 @@ fn print_verdicts(verdicts: &[Verdict], out: &mut String) -> bool {
     let _ = writeln!(out, "\nverdict");
     for (method, problem) in verdicts {
         let _ = match problem {
-            None => writeln!(out, "  {method:<19}ready"),
-            Some(p) => writeln!(out, "  {method:<19}NOT READY: {p}"),
+            None => writeln!(out, "  {method:<18} ready"),
+            Some(p) => writeln!(out, "  {method:<18} NOT READY: {p}"),
         };
     }
     verdicts.iter().all(|(_, p)| p.is_none())

@@ -741,3 +741,32 @@ fn a_baseline_dataset_gives_each_items_baseline() {
     let read = |dir: &Path| std::fs::read_to_string(dir.join(out)).unwrap();
     assert_eq!(read(&file), read(&rule));
 }
+
+#[test]
+fn check_reads_the_items_and_says_forecasts_are_not_probed() {
+    let items = items();
+    let dir = tempfile::tempdir().unwrap();
+    let (doc, paths) = dataset(&items, "timestamp_records");
+    let data = dir.path().join("data.json");
+    std::fs::write(&data, doc.to_string()).unwrap();
+    let asv = json!({"direction": "chronological", "granularity": "timewise",
+        "baseline": {"static_covariates": static_baseline(&items)}});
+    let config_path = dir.path().join("analysis_config.json");
+    std::fs::write(&config_path, config(&paths, asv).to_string()).unwrap();
+    let result = openclarify(&[
+        "check",
+        "--config",
+        config_path.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let shown = String::from_utf8_lossy(&result.stdout);
+    assert!(shown.contains("3 items of 5 to 7 timestamps; the first, \"seattle\", has 4 history values, 2 related series and 2 static covariates"), "{shown}");
+    assert!(
+        shown.contains(
+            "asymmetric_shapley_value NOT READY: check does not send forecast requests yet"
+        ),
+        "{shown}"
+    );
+    assert!(!result.status.success());
+}
