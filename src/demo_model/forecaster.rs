@@ -27,9 +27,11 @@ pub const DEFAULT_HORIZON: usize = 3;
 /// Which forecaster to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Forecaster {
-    /// The linear forecaster of the module docs.
+    /// A fixed linear model of the history, related series and static
+    /// covariates, whose explanations are known in closed form.
     Linear,
-    /// The linear forecaster plus interaction terms.
+    /// The linear model plus products of the history with the first related
+    /// series and the first static covariate, so reveal order matters.
     Quadratic,
 }
 
