@@ -8,7 +8,7 @@ use super::charts::{self, Anchor, Canvas, Series, Svg, GRID, INK, MUTED, PALETTE
 use super::document::{Block, Chart, Row, Section, Table};
 use super::fonts::Weight;
 use super::{format_number, percent};
-use crate::timeseries::run::ITEMS_DRAWN;
+use crate::timeseries::run::{ITEMS_DRAWN, TIMEWISE_FEATURE_NAME};
 use serde_json::Value as Json;
 use std::path::Path;
 
@@ -201,11 +201,19 @@ fn series_summary(lines: &[Line], source_path: &str) -> Vec<Block> {
 }
 
 /// Which time steps matter most: mean |attribution| per item by position
-/// relative to the first forecast step (−1 the last history step).
+/// relative to the first forecast step (−1 the last history step). A
+/// timewise line does not tell history from horizon (one `time_step` entry
+/// per timestamp), so there positions count back from the last timestamp.
 fn step_summary(lines: &[Line]) -> Vec<Block> {
+    let timewise = lines
+        .first()
+        .and_then(|l| l.entries.first())
+        .is_some_and(|(name, _, _)| name == TIMEWISE_FEATURE_NAME);
     let mut by_position: std::collections::BTreeMap<i64, f64> = Default::default();
     for line in lines {
         let timestamps = line.timestamps();
+        // The first entries are the target's, one per history timestamp
+        // (timewise: every timestamp's).
         let history = line
             .entries
             .iter()
@@ -227,22 +235,30 @@ fn step_summary(lines: &[Line]) -> Vec<Block> {
     }
     let categories: Vec<String> = shown
         .iter()
-        .map(|(p, _)| match *p < 0 {
-            true => format!("history {p}"),
-            false => format!("horizon +{}", p + 1),
+        .map(|(p, _)| match (timewise, *p < 0) {
+            (true, _) => format!("step {p}"),
+            (false, true) => format!("history {p}"),
+            (false, false) => format!("horizon +{}", p + 1),
         })
         .collect();
+    let caption = match timewise {
+        true => format!("Mean absolute attribution per item by time step, counted back from each item's last timestamp (\"step -1\"); the last {STEPS_SHOWN} steps are shown."),
+        false => format!("Mean absolute attribution per item by time step: \"history -1\" is the last step with a target value, \"horizon +1\" the first forecast step (related series only); the last {STEPS_SHOWN} history steps are shown."),
+    };
     let values: Vec<f64> = shown.iter().map(|(_, v)| *v).collect();
     vec![
-        Block::Heading { text: "Which time steps matter most".into() },
+        Block::Heading {
+            text: "Which time steps matter most".into(),
+        },
         Block::Chart(Chart {
-            caption: format!(
-                "Mean absolute attribution per item by time step: \"history -1\" is the last step with a target value, \"horizon +1\" the first forecast step (related series only); the last {STEPS_SHOWN} history steps are shown."
-            ),
+            caption,
             svg: charts::bar_chart(
                 "Which time steps matter most",
                 &categories,
-                &[Series { name: "mean |attribution|", values: &values }],
+                &[Series {
+                    name: "mean |attribution|",
+                    values: &values,
+                }],
                 "mean |attribution| per item",
             ),
             source: String::new(),
@@ -400,4 +416,53 @@ fn item_source(source_path: &str, id: &str) -> String {
     format!(
         "import json\nimport numpy as np, matplotlib.pyplot as plt\nline = next(l for l in map(json.loads, open({source_path:?})) if json.dumps(l['item_id']) == {id:?})\nstamps = list(dict.fromkeys(e['timestamp'] for e in line['explanations'] if 'timestamp' in e))\nnames = list(dict.fromkeys(e['feature_name'] for e in line['explanations']))\ngrid = np.full((len(names), len(stamps)), np.nan)\nfor e in line['explanations']:\n    grid[names.index(e['feature_name']), stamps.index(e['timestamp']) if 'timestamp' in e else 0] = np.mean(e['scores'])\nm = np.nanmax(np.abs(grid)) or 1\nplt.imshow(grid, cmap='RdBu', vmin=-m, vmax=m, aspect='auto'); plt.yticks(range(len(names)), names); plt.colorbar(); plt.show()"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of two entries per timestamp kind, parsed as the report reads it.
+    fn line(json: &str) -> Line {
+        Line::read(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    fn chart_text(blocks: &[Block]) -> String {
+        blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Chart(c) => Some(format!("{} {}", c.caption, c.svg.markup)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn step_positions_separate_history_and_horizon_only_when_the_line_tells_them_apart() {
+        let fine = line(
+            r#"{"item_id": 1, "offset": [0.0], "explanations": [
+                {"feature_name": "y", "timestamp": "t1", "scores": [1.0]},
+                {"feature_name": "r", "timestamp": "t1", "scores": [2.0]},
+                {"feature_name": "r", "timestamp": "t2", "scores": [3.0]}]}"#,
+        );
+        let shown = chart_text(&step_summary(&[fine]));
+        assert!(
+            shown.contains("history -1") && shown.contains("horizon +1"),
+            "{shown}"
+        );
+        let timewise = line(
+            r#"{"item_id": 1, "offset": [0.0], "explanations": [
+                {"feature_name": "time_step", "timestamp": "t1", "scores": [1.0]},
+                {"feature_name": "time_step", "timestamp": "t2", "scores": [3.0]}]}"#,
+        );
+        let shown = chart_text(&step_summary(&[timewise]));
+        assert!(
+            shown.contains("step -2") && shown.contains("step -1"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("history -") && !shown.contains("horizon +"),
+            "{shown}"
+        );
+    }
 }
