@@ -145,8 +145,7 @@ fn coverage(num_samples: usize, data: &[Vec<f64>], baseline: &[Vec<f64>]) -> (f6
             seed: 11,
         },
     );
-    let baseline_answers: Vec<f64> = baseline.iter().map(|b| model(b)).collect();
-    let expected = explainer.expected_values(&[baseline_answers]);
+    let baseline_answers = vec![baseline.iter().map(|b| model(b)).collect::<Vec<f64>>()];
     let (mut within_2, mut within_3, mut count) = (0, 0, 0);
     for (r, row) in data.iter().take(ROWS).enumerate() {
         let plan = explainer.plan(row, r as u64);
@@ -155,7 +154,7 @@ fn coverage(num_samples: usize, data: &[Vec<f64>], baseline: &[Vec<f64>]) -> (f6
             .iter()
             .map(|z| model(z))
             .collect();
-        let explained = explainer.solve(&plan, &[answers], &[model(row)], &expected);
+        let explained = explainer.solve(&plan, &[answers], &[model(row)], &baseline_answers);
         let exact = brute_force_shapley(&coalition_values(row, baseline), row.len());
         for ((value, stderr), truth) in explained.values[0]
             .iter()

@@ -159,7 +159,7 @@ pub(super) fn explain_rows(
                 players: players.as_deref(),
                 records,
                 model,
-                expected: &expected,
+                baseline_outputs: &baseline_scores,
                 target_stderr: shap.target_stderr,
             };
             async move {

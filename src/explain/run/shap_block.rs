@@ -34,8 +34,9 @@ pub(super) struct Block<'a> {
     pub(super) players: Option<&'a [RowPlayers]>,
     pub(super) records: &'a Records,
     pub(super) model: &'a Model,
-    /// The expected values over the baseline (rows explaining every feature).
-    pub(super) expected: &'a [f64],
+    /// The model's answers for the baseline rows, per output (rows
+    /// explaining every feature).
+    pub(super) baseline_outputs: &'a [Vec<f64>],
     /// `methods.shap.target_stderr`.
     pub(super) target_stderr: Option<f64>,
 }
@@ -49,10 +50,11 @@ struct RowWork<'a> {
     /// The players' values in the row.
     cells: Vec<Cell>,
     plan: RowPlan,
-    /// Coalitions of the full plan.
-    planned_coalitions: usize,
+    /// Synthetic records of the full plan.
+    planned_records: usize,
     prediction: Vec<f64>,
-    expected: Vec<f64>,
+    /// Per output, the answers for the row's baseline rows.
+    baseline_outputs: Vec<Vec<f64>>,
     /// Per output, the answers for the coalitions in use.
     synthetic: Vec<Vec<f64>>,
     explained: Option<RowExplanation>,
@@ -86,8 +88,8 @@ impl<'a> Block<'a> {
                 // Seeds are keyed to the row's index in the whole dataset, so
                 // a shard explains its rows exactly as a single pass would.
                 let mut plan = explainer.plan(&cells, self.records.first_row + row as u64);
-                let planned_coalitions = plan.coalitions().len();
-                counts.budgeted += (head_records + planned_coalitions * baseline_rows) as u64;
+                let planned_records = plan.records_in_use();
+                counts.budgeted += (head_records + planned_records) as u64;
                 if self.target_stderr.is_some() {
                     plan.use_draws(first_checkpoint(plan.num_draws()));
                 }
@@ -96,9 +98,9 @@ impl<'a> Block<'a> {
                     explainer,
                     cells,
                     plan,
-                    planned_coalitions,
+                    planned_records,
                     prediction: Vec::new(),
-                    expected: Vec::new(),
+                    baseline_outputs: Vec::new(),
                     synthetic: Vec::new(),
                     explained: None,
                 }
@@ -112,15 +114,14 @@ impl<'a> Block<'a> {
                 .iter_mut()
                 .enumerate()
                 .filter_map(|(w, row)| {
-                    let answered = row.plan.coalitions().len();
+                    let answered = row.plan.records_in_use();
                     self.continues(row).then_some((w, Some(answered)))
                 })
                 .collect();
         }
         for row in &work {
-            let used = row.plan.coalitions().len();
-            counts.saved_by_target_stderr +=
-                ((row.planned_coalitions - used) * baseline_rows) as u64;
+            let used = row.plan.records_in_use();
+            counts.saved_by_target_stderr += (row.planned_records - used) as u64;
         }
         let explained = work.into_iter().filter_map(|row| row.explained).collect();
         Ok((explained, counts))
@@ -133,9 +134,9 @@ impl<'a> Block<'a> {
         self.features.is_subset() || self.players.is_some()
     }
 
-    /// The records for `row`'s coalitions from number `first` on,
-    /// coalition-major, one per baseline row; with `first` `None`, the
-    /// row's own background first (every player absent) when it has one.
+    /// The records for `row`'s plan from number `first` on; with `first`
+    /// `None`, the row's own background first (every player absent, once
+    /// per baseline row) when it has one.
     /// Text rows are rendered straight from the coalitions' masks rather
     /// than through a cell per unit.
     fn records(&self, full: &[Cell], row: &RowWork, first: Option<usize>) -> Vec<Vec<Cell>> {
@@ -146,16 +147,18 @@ impl<'a> Block<'a> {
         match self.players {
             Some(players) => {
                 let players = &players[row.row];
-                let absent = with_background.then(|| vec![false; row.cells.len()]);
-                absent
-                    .into_iter()
-                    .chain(row.plan.feature_masks_from(first))
-                    .flat_map(|mask| {
-                        baseline.iter().map(move |b| {
-                            let cells = players.record(&row.cells, b, &mask);
-                            with_explained(full, explained, cells)
-                        })
-                    })
+                let absent = vec![false; row.cells.len()];
+                let background = baseline
+                    .iter()
+                    .filter(|_| with_background)
+                    .map(|b| players.record(&row.cells, b, &absent));
+                let synthetic = row
+                    .plan
+                    .records_from(first)
+                    .map(|(mask, b)| players.record(&row.cells, &baseline[b], &mask));
+                background
+                    .chain(synthetic)
+                    .map(|cells| with_explained(full, explained, cells))
                     .collect()
             }
             None => {
@@ -230,20 +233,20 @@ impl<'a> Block<'a> {
             if answered.is_none() {
                 row.prediction = scores.iter().map(|s| s[at]).collect();
                 at += 1;
-                row.expected = match self.own_background() {
+                row.baseline_outputs = match self.own_background() {
                     true => {
-                        let background: Vec<Vec<f64>> = scores
+                        let background = scores
                             .iter()
                             .map(|s| s[at..at + baseline_rows].to_vec())
                             .collect();
                         at += baseline_rows;
-                        row.explainer.expected_values(&background)
+                        background
                     }
-                    false => self.expected.to_vec(),
+                    false => self.baseline_outputs.to_vec(),
                 };
                 row.synthetic = vec![Vec::new(); scores.len()];
             }
-            let new = (row.plan.coalitions().len() - answered.unwrap_or(0)) * baseline_rows;
+            let new = row.plan.records_in_use() - answered.unwrap_or(0);
             for (answers, s) in row.synthetic.iter_mut().zip(&scores) {
                 answers.extend_from_slice(&s[at..at + new]);
             }
@@ -251,7 +254,7 @@ impl<'a> Block<'a> {
                 &row.plan,
                 &row.synthetic,
                 &row.prediction,
-                &row.expected,
+                &row.baseline_outputs,
             ));
         }
         tracing::info!(
