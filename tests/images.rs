@@ -357,3 +357,100 @@ fn an_image_job_without_label_headers_names_the_key() {
     let message = std::fs::read_to_string(dir.path().join("message")).unwrap();
     assert!(message.contains("predictor.label_headers"), "{message}");
 }
+
+#[test]
+fn shards_of_images_merged_in_any_order_write_what_run_writes() {
+    let model = DemoModel::start(&["--vision", "classifier"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let names = ["a.png", "b.png", "c.png", "d.png", "e.png"];
+    for (i, name) in names.iter().enumerate() {
+        let image = RgbImage::from_fn(32, 24, |x, y| {
+            Rgb([(x * 8) as u8, (y * 10) as u8, (40 * i) as u8])
+        });
+        for folder in ["images", if i % 2 == 0 { "shard1" } else { "shard2" }] {
+            std::fs::create_dir_all(d.join(folder)).unwrap();
+            image.save(d.join(folder).join(name)).unwrap();
+        }
+    }
+    let whole = run(
+        d,
+        &model,
+        &d.join("images"),
+        config(
+            json!({"model_type": "IMAGE_CLASSIFICATION", "num_segments": 6}),
+            json!({}),
+            json!({}),
+        ),
+    );
+    let config_path = d.join("analysis_config.json");
+    let plan = d.join("plan.bin");
+    let ok = |output: std::process::Output, what: &str| {
+        assert!(
+            output.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    ok(
+        openclarify(&[
+            "plan",
+            "--config",
+            &s(&config_path),
+            "--data",
+            &s(&d.join("images")),
+            "--output",
+            &s(&plan),
+        ]),
+        "plan",
+    );
+    let mut states = Vec::new();
+    for shard in ["shard2", "shard1"] {
+        let state = d.join(format!("{shard}.state"));
+        ok(
+            openclarify(&[
+                "partial",
+                "--config",
+                &s(&config_path),
+                "--plan",
+                &s(&plan),
+                "--data",
+                &s(&d.join(shard)),
+                "--output",
+                &s(&state),
+                "--endpoint-url",
+                &model.url,
+            ]),
+            shard,
+        );
+        states.push(s(&state));
+    }
+    let merged = d.join("merged");
+    let mut args = vec![
+        "merge".to_string(),
+        "--config".into(),
+        s(&config_path),
+        "--plan".into(),
+        s(&plan),
+        "--partials".into(),
+    ];
+    args.extend(states);
+    args.extend(["--output".into(), s(&merged)]);
+    ok(
+        openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        "merge",
+    );
+    let read = |out: &Path, file: &str| std::fs::read(out.join(file)).unwrap();
+    assert_eq!(
+        read(&merged, "explanations_shap/out.jsonl"),
+        read(&whole, "explanations_shap/out.jsonl")
+    );
+    for name in names {
+        let stem = name.trim_end_matches(".png");
+        for label in ["red", "green", "blue"] {
+            let file = format!("shap_{stem}_{label}.jpeg");
+            assert_eq!(read(&merged, &file), read(&whole, &file), "{file}");
+        }
+    }
+}

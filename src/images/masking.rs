@@ -58,14 +58,25 @@ impl Masker<'_> {
     /// `keep[s]` (inside `window`, when there is one) and every other
     /// pixel is the baseline's.
     pub fn compose(&self, keep: &[bool], window: Option<&Window>) -> RgbImage {
+        let (width, height) = self.image.dimensions();
+        let whole = Window {
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+        };
+        let window = window.unwrap_or(&whole);
         let mut out = self.baseline.clone();
-        let width = self.image.width();
-        let source = self.image.as_raw();
         let target: &mut [u8] = &mut out;
-        for (i, &label) in self.segments.labels.iter().enumerate() {
-            let (x, y) = (i as u32 % width, i as u32 / width);
-            if keep[label as usize] && window.is_none_or(|w| w.contains(x, y)) {
-                target[3 * i..3 * i + 3].copy_from_slice(&source[3 * i..3 * i + 3]);
+        let source = self.image.as_raw();
+        let labels = &self.segments.labels;
+        let (x0, x1) = (window.x0.min(width) as usize, window.x1.min(width) as usize);
+        for y in window.y0.min(height) as usize..window.y1.min(height) as usize {
+            let row = y * width as usize;
+            for i in row + x0..row + x1 {
+                if keep[labels[i] as usize] {
+                    target[3 * i..3 * i + 3].copy_from_slice(&source[3 * i..3 * i + 3]);
+                }
             }
         }
         out

@@ -83,16 +83,21 @@ pub fn slic(
 fn scaled_lab(rgb: &[u8], ratio: f64) -> Vec<f64> {
     let min = f64::from(rgb.iter().copied().min().unwrap_or(0)) / 255.0;
     let max = f64::from(rgb.iter().copied().max().unwrap_or(0)) / 255.0;
-    let stretch = |byte: u8| {
-        let value = f64::from(byte) / 255.0 - min;
-        match max != min {
-            true => value / (max - min),
-            false => value,
-        }
-    };
+    // A byte's linear value depends on the byte alone: 256 powers per
+    // image instead of three per pixel.
+    let linear: Vec<f64> = (0..=255u8)
+        .map(|byte| {
+            let value = f64::from(byte) / 255.0 - min;
+            let stretched = match max != min {
+                true => value / (max - min),
+                false => value,
+            };
+            linear_rgb(stretched)
+        })
+        .collect();
     rgb.chunks_exact(3)
         .flat_map(|pixel| {
-            let lab = rgb_to_lab([stretch(pixel[0]), stretch(pixel[1]), stretch(pixel[2])]);
+            let lab = linear_to_lab(pixel.iter().map(|&b| linear[usize::from(b)]));
             lab.map(|v| v * ratio)
         })
         .collect()
@@ -101,19 +106,30 @@ fn scaled_lab(rgb: &[u8], ratio: f64) -> Vec<f64> {
 /// sRGB in [0, 1] to CIE Lab under the D65 illuminant, 2° observer:
 /// scikit-image's `rgb2lab` (`rgb2xyz` then `xyz2lab`), constants included.
 pub fn rgb_to_lab(rgb: [f64; 3]) -> [f64; 3] {
+    linear_to_lab(rgb.into_iter().map(linear_rgb))
+}
+
+/// An sRGB channel in [0, 1] made linear (`rgb2xyz`'s first step).
+fn linear_rgb(c: f64) -> f64 {
+    match c > 0.04045 {
+        true => ((c + 0.055) / 1.055).powf(2.4),
+        false => c / 12.92,
+    }
+}
+
+/// Linear RGB to Lab: `rgb2xyz`'s matrix, then `xyz2lab`.
+fn linear_to_lab(linear: impl Iterator<Item = f64>) -> [f64; 3] {
     const XYZ_FROM_RGB: [[f64; 3]; 3] = [
         [0.412453, 0.357580, 0.180423],
         [0.212671, 0.715160, 0.072169],
         [0.019334, 0.119193, 0.950227],
     ];
     const WHITE: [f64; 3] = [0.95047, 1.0, 1.08883];
-    let linear = rgb.map(|c| match c > 0.04045 {
-        true => ((c + 0.055) / 1.055).powf(2.4),
-        false => c / 12.92,
-    });
+    let mut rgb = [0.0; 3];
+    rgb.iter_mut().zip(linear).for_each(|(out, c)| *out = c);
     let mut xyz = [0.0; 3];
     for (out, row) in xyz.iter_mut().zip(&XYZ_FROM_RGB) {
-        *out = row[0] * linear[0] + row[1] * linear[1] + row[2] * linear[2];
+        *out = row[0] * rgb[0] + row[1] * rgb[1] + row[2] * rgb[2];
     }
     let f = |i: usize| {
         let t = xyz[i] / WHITE[i];
