@@ -424,23 +424,10 @@ fn shards_of_images_merged_in_any_order_write_what_run_writes() {
             ]),
             shard,
         );
-        states.push(s(&state));
+        states.push(state);
     }
     let merged = d.join("merged");
-    let mut args = vec![
-        "merge".to_string(),
-        "--config".into(),
-        s(&config_path),
-        "--plan".into(),
-        s(&plan),
-        "--partials".into(),
-    ];
-    args.extend(states);
-    args.extend(["--output".into(), s(&merged)]);
-    ok(
-        openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>()),
-        "merge",
-    );
+    merge_states(&config_path, &plan, &states, &merged);
     let read = |out: &Path, file: &str| std::fs::read(out.join(file)).unwrap();
     assert_eq!(
         read(&merged, "explanations_shap/out.jsonl"),

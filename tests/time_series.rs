@@ -555,23 +555,10 @@ fn plan_partial_merge_over_item_shards_equals_one_run() {
             ]),
             "partial",
         );
-        states.push(s(&state));
+        states.push(state);
     }
     let merged = dir.path().join("merged");
-    let mut args = vec![
-        "merge".to_string(),
-        "--config".into(),
-        s(&config),
-        "--plan".into(),
-        s(&plan),
-        "--partials".into(),
-    ];
-    args.extend(states);
-    args.extend(["--output".into(), s(&merged)]);
-    ok(
-        openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>()),
-        "merge",
-    );
+    merge_states(&config, &plan, &states, &merged);
     let file = "asymmetric_shapley_value/fine_grained_chronological/out.jsonl";
     assert_eq!(
         std::fs::read(merged.join(file)).unwrap(),

@@ -107,6 +107,28 @@ impl Drop for DemoModel {
     }
 }
 
+/// `openclarify merge` of the `states` files, in that order, into `out`;
+/// panics with its stderr when it fails.
+pub fn merge_states(config: &Path, plan: &Path, states: &[PathBuf], out: &Path) {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let mut args = vec![
+        "merge".to_string(),
+        "--config".into(),
+        path(config),
+        "--plan".into(),
+        path(plan),
+        "--partials".into(),
+    ];
+    args.extend(states.iter().map(|p| path(p)));
+    args.extend(["--output".into(), path(out)]);
+    let done = openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        done.status.success(),
+        "merge: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
