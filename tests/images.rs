@@ -35,13 +35,7 @@ fn run(dir: &Path, model: &DemoModel, data: &Path, config: Json) -> PathBuf {
     let config_path = dir.join("analysis_config.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
     let out = dir.join("output");
-    let result = run_job_with(&config_path, data, &out, &["--endpoint-url", &model.url]);
-    assert!(
-        result.status.success(),
-        "job failed: {}\n{}",
-        std::fs::read_to_string(dir.join("message")).unwrap_or_default(),
-        String::from_utf8_lossy(&result.stderr)
-    );
+    run_job_ok(&config_path, data, &out, &["--endpoint-url", &model.url]);
     out
 }
 
@@ -63,11 +57,7 @@ fn config(image_config: Json, shap_extra: Json, predictor_extra: Json) -> Json {
 
 /// The output lines, in dataset order.
 fn lines(out: &Path) -> Vec<Json> {
-    std::fs::read_to_string(out.join("explanations_shap/out.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    read_json_lines(&out.join("explanations_shap/out.jsonl"))
 }
 
 /// Exact Shapley values of `v` over `n` players, by enumeration.

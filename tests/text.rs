@@ -102,11 +102,7 @@ fn run_failing(model: &DemoModel, config: &Json, data: &str) -> String {
 }
 
 fn local_values(out: &Path) -> Vec<Json> {
-    std::fs::read_to_string(out.join("explanations_shap/out.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    read_json_lines(&out.join("explanations_shap/out.jsonl"))
 }
 
 /// The data rows of a CSV text with a header, as (review, verified).

@@ -173,27 +173,17 @@ fn run(dir: &Path, model: &DemoModel, items: &[Item], format: &str, asv: Json) -
     let config_path = dir.join("analysis_config.json");
     std::fs::write(&config_path, config(&paths, asv).to_string()).unwrap();
     let out = dir.join("output");
-    let result = run_job_with(&config_path, &data, &out, &["--endpoint-url", &model.url]);
-    assert!(
-        result.status.success(),
-        "job failed: {}\n{}",
-        std::fs::read_to_string(dir.join("message")).unwrap_or_default(),
-        String::from_utf8_lossy(&result.stderr)
-    );
+    run_job_ok(&config_path, &data, &out, &["--endpoint-url", &model.url]);
     out
 }
 
 /// The output lines by item id.
 fn lines(out: &Path, folder: &str) -> Vec<Json> {
-    std::fs::read_to_string(
-        out.join("asymmetric_shapley_value")
+    read_json_lines(
+        &out.join("asymmetric_shapley_value")
             .join(folder)
             .join("out.jsonl"),
     )
-    .unwrap()
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
 }
 
 /// A record's values: history, related series, statics.
