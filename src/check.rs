@@ -99,6 +99,9 @@ fn report(options: &CheckOptions, out: &mut String) -> bool {
     if config.methods.asymmetric_shapley_value.is_some() {
         return check_time_series(&config, options, out);
     }
+    if config.image_config().is_some() {
+        return check_images(&config, options, out);
+    }
     let methods = configured_methods(&config);
     let sample = check_dataset(&config, options, out);
     let mut verdicts: Vec<Verdict> = Vec::new();
@@ -157,6 +160,46 @@ fn check_time_series(config: &AnalysisConfig, options: &CheckOptions, out: &mut 
         }
     };
     print_verdicts(&[("asymmetric_shapley_value", Some(problem))], out)
+}
+
+/// An image job: its images are listed and the first one is decoded and
+/// segmented. Image requests are not probed yet, and the verdict says so
+/// rather than calling the job ready.
+fn check_images(config: &AnalysisConfig, options: &CheckOptions, out: &mut String) -> bool {
+    let _ = writeln!(out, "\ndataset {}", options.data.display());
+    let first = crate::images::run::read(config, &options.data).and_then(|images| {
+        let name = images.names[0].clone();
+        let image =
+            crate::images::picture::read(&crate::images::run::image_path(&images.root, &name))?;
+        Ok((images.names.len(), name, image))
+    });
+    let problem = match first {
+        Ok((count, name, image)) => {
+            let segments = config.image_config().map_or(0, |c| {
+                crate::images::slic::slic(
+                    image.as_raw(),
+                    image.width() as usize,
+                    image.height() as usize,
+                    c.num_segments(),
+                    c.compactness(),
+                )
+                .count
+            });
+            let _ = writeln!(
+                out,
+                "  {count} images; the first, {name}, is {}x{} and cuts into {segments} segments",
+                image.width(),
+                image.height()
+            );
+            "check does not send image requests yet: run the job on a folder of one image to see the model's answers."
+                .to_string()
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  problem: {}", e.message);
+            format!("the images cannot be read: {}", e.message)
+        }
+    };
+    print_verdicts(&[("shap", Some(problem))], out)
 }
 
 /// The methods in the config, in the order a run computes them.

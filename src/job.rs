@@ -11,13 +11,15 @@
 //! slot in [`JobPlan`] and [`JobState`] and a line in each step.
 //!
 //! Bias and SHAP read a table ([`Dataset`]); time-series explanations read
-//! JSON documents of items, so a job's data ([`JobData`]) is one or the other.
+//! JSON documents of items, and image explanations a folder of images, so a
+//! job's data ([`JobData`]) is one of the three.
 
 use crate::bias::run::{BiasPlan, BiasState};
 use crate::config::{self, AnalysisConfig};
 use crate::dataset::{Dataset, Schema};
 use crate::error::Result;
 use crate::explain::run::{ExplainPlan, ExplainState};
+use crate::images::run::{ImagePlan, ImageState, Images};
 use crate::layout;
 use crate::output::Analysis;
 use crate::predictor::ModelAccess;
@@ -72,6 +74,8 @@ pub struct JobPlan {
     explain: Option<ExplainPlan>,
     /// The order of the items, when time-series explanations are configured.
     time_series: Option<TimeSeriesPlan>,
+    /// The order of the images, when image explanations are configured.
+    images: Option<ImagePlan>,
 }
 
 /// What the rows of a shard (or of the whole dataset) contribute to every
@@ -85,6 +89,8 @@ pub struct JobState {
     explain: Option<ExplainState>,
     /// Explained time-series items.
     time_series: Option<TimeSeriesState>,
+    /// Explained images.
+    images: Option<ImageState>,
 }
 
 /// The data a job reads: the table bias and SHAP fold, or the items of a
@@ -94,11 +100,16 @@ pub enum JobData {
     Table(Box<Dataset>),
     /// The items of the time-series documents (or of a shard of whole items).
     TimeSeries(Documents),
+    /// The images of an image job (names only; pixels are read one by one).
+    Images(Images),
 }
 
 impl JobData {
     /// Opens the data at `path` the way the config reads it.
     pub fn open(config: &AnalysisConfig, path: &Path) -> Result<JobData> {
+        if config.image_config().is_some() {
+            return Ok(JobData::Images(crate::images::run::read(config, path)?));
+        }
         match config.methods.asymmetric_shapley_value.is_some() {
             true => Ok(JobData::TimeSeries(crate::timeseries::run::read(
                 config, path,
@@ -107,11 +118,11 @@ impl JobData {
         }
     }
 
-    /// The columns of a table; none for time series.
+    /// The columns of a table; none for time series or images.
     fn schema(&self) -> Schema {
         match self {
             JobData::Table(dataset) => dataset.schema.clone(),
-            JobData::TimeSeries(_) => Schema::default(),
+            JobData::TimeSeries(_) | JobData::Images(_) => Schema::default(),
         }
     }
 }
@@ -131,10 +142,15 @@ impl JobState {
             (Some(a), Some(b)) => Some(a.merge(b)),
             (a, b) => a.or(b),
         };
+        let images = match (self.images, other.images) {
+            (Some(a), Some(b)) => Some(a.merge(b)),
+            (a, b) => a.or(b),
+        };
         Ok(JobState {
             bias,
             explain,
             time_series,
+            images,
         })
     }
 }
@@ -182,23 +198,25 @@ fn with_called_endpoint(mut config: AnalysisConfig, model: &ModelAccess) -> Anal
 /// Makes the plan from the whole dataset; `path` is its path.
 pub fn plan(config: &AnalysisConfig, data: &JobData, path: &Path) -> Result<JobPlan> {
     let schema = data.schema();
-    let (bias, explain, time_series) = match data {
-        JobData::Table(dataset) => (
-            crate::bias::run::plan(config, &schema),
-            crate::explain::run::plan(config, dataset, path)?,
-            None,
-        ),
-        JobData::TimeSeries(documents) => {
-            (None, None, Some(crate::timeseries::run::plan(documents)))
-        }
-    };
-    Ok(JobPlan {
+    let mut plan = JobPlan {
         schema,
         data: path.to_path_buf(),
-        bias,
-        explain,
-        time_series,
-    })
+        bias: None,
+        explain: None,
+        time_series: None,
+        images: None,
+    };
+    match data {
+        JobData::Table(dataset) => {
+            plan.bias = crate::bias::run::plan(config, &plan.schema);
+            plan.explain = crate::explain::run::plan(config, dataset, path)?;
+        }
+        JobData::TimeSeries(documents) => {
+            plan.time_series = Some(crate::timeseries::run::plan(documents));
+        }
+        JobData::Images(images) => plan.images = Some(crate::images::run::plan(images)),
+    }
+    Ok(plan)
 }
 
 /// Folds the rows of `data` (a shard, or the whole dataset) into a
@@ -209,26 +227,38 @@ pub fn partial(
     data: &mut JobData,
     options: &JobOptions,
 ) -> Result<JobState> {
+    let mut state = JobState {
+        bias: None,
+        explain: None,
+        time_series: None,
+        images: None,
+    };
     let dataset = match data {
         JobData::Table(dataset) => dataset,
         JobData::TimeSeries(documents) => {
-            let time_series = match &plan.time_series {
-                Some(ts) => Some(crate::timeseries::run::partial(
+            if let Some(ts) = &plan.time_series {
+                state.time_series = Some(crate::timeseries::run::partial(
                     config,
                     ts,
                     documents,
                     &options.model,
-                )?),
-                None => None,
-            };
-            return Ok(JobState {
-                bias: None,
-                explain: None,
-                time_series,
-            });
+                )?);
+            }
+            return Ok(state);
+        }
+        JobData::Images(images) => {
+            if let Some(image_plan) = &plan.images {
+                state.images = Some(crate::images::run::partial(
+                    config,
+                    image_plan,
+                    images,
+                    &options.model,
+                )?);
+            }
+            return Ok(state);
         }
     };
-    let bias = match &plan.bias {
+    state.bias = match &plan.bias {
         Some(bias) => Some(crate::bias::run::partial(
             config,
             bias,
@@ -238,7 +268,7 @@ pub fn partial(
         )?),
         None => None,
     };
-    let explain = match &plan.explain {
+    state.explain = match &plan.explain {
         Some(explain) => Some(crate::explain::run::partial(
             config,
             explain,
@@ -247,11 +277,7 @@ pub fn partial(
         )?),
         None => None,
     };
-    Ok(JobState {
-        bias,
-        explain,
-        time_series: None,
-    })
+    Ok(state)
 }
 
 /// Writes `analysis.json`, `explanations_shap/` and the reports under
@@ -286,6 +312,11 @@ pub fn finish(
         rows = items;
         analysis.explanations = Some(section);
         histories = crate::timeseries::run::histories(&time_series);
+    }
+    if let (Some(image_plan), Some(mut images)) = (&plan.images, state.images) {
+        let (section, count) = crate::images::run::finish(config, image_plan, &mut images, output)?;
+        rows = count;
+        analysis.explanations = Some(section);
     }
     analysis.write(output)?;
     if let Some(report) = &config.methods.report {

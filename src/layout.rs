@@ -19,6 +19,9 @@ pub const LOCAL_SHAP_STDERR_FILE: &str = "explanations_shap/out_stderr.csv";
 /// Local SHAP values of a job with text features (`text_config`), one JSON
 /// object per record.
 pub const LOCAL_SHAP_TEXT_FILE: &str = "explanations_shap/out.jsonl";
+/// Per-segment SHAP values of an image job (`image_config`), one JSON
+/// object per image; the heat maps sit in the output folder itself.
+pub const LOCAL_SHAP_IMAGE_FILE: &str = LOCAL_SHAP_TEXT_FILE;
 /// The baseline rows SHAP used, in the output folder.
 pub const BASELINE_FILE: &str = "explanations_shap/baseline.csv";
 

@@ -27,6 +27,7 @@
 //! - [`demo_model`]: a model server speaking SageMaker's inference contract.
 //! - [`monitor`]: drift against a baseline, as Model Monitor runs Clarify.
 //! - [`timeseries`]: asymmetric Shapley values that explain forecasts.
+//! - [`images`]: SHAP over superpixels for image classifiers and object detectors.
 //! - [`error`] and [`pyfmt`]: the one error type, and floats as Python prints them.
 //! - `aws` (feature `aws`): InvokeEndpoint, shadow endpoints and S3 inputs.
 
@@ -46,6 +47,7 @@ pub mod error;
 pub mod explain;
 pub mod failure;
 pub mod http;
+pub mod images;
 pub mod job;
 pub mod layout;
 pub mod metric_registry;

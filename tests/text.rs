@@ -102,11 +102,7 @@ fn run_failing(model: &DemoModel, config: &Json, data: &str) -> String {
 }
 
 fn local_values(out: &Path) -> Vec<Json> {
-    std::fs::read_to_string(out.join("explanations_shap/out.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    read_json_lines(&out.join("explanations_shap/out.jsonl"))
 }
 
 /// The data rows of a CSV text with a header, as (review, verified).
@@ -382,22 +378,11 @@ fn shards_merged_give_what_one_run_gives() {
             &model.url,
         ]);
         assert!(done.status.success(), "{done:?}");
-        partials.push(s(&partial));
+        partials.push(partial);
     }
     let merged = dir.path().join("merged");
-    let mut args = vec![
-        "merge".to_string(),
-        "--config".into(),
-        s(&config_path),
-        "--plan".into(),
-        s(&plan),
-        "--partials".into(),
-    ];
-    args.extend(partials.iter().rev().cloned());
-    args.extend(["--output".into(), s(&merged)]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let done = openclarify(&args);
-    assert!(done.status.success(), "{done:?}");
+    partials.reverse();
+    merge_states(&config_path, &plan, &partials, &merged);
     let local = |dir: &Path| std::fs::read(dir.join("explanations_shap/out.jsonl")).unwrap();
     assert_eq!(local(&merged), local(&out), "out.jsonl");
     let explanations = |dir: &Path| read_json(&dir.join("analysis.json"))["explanations"].clone();

@@ -173,27 +173,17 @@ fn run(dir: &Path, model: &DemoModel, items: &[Item], format: &str, asv: Json) -
     let config_path = dir.join("analysis_config.json");
     std::fs::write(&config_path, config(&paths, asv).to_string()).unwrap();
     let out = dir.join("output");
-    let result = run_job_with(&config_path, &data, &out, &["--endpoint-url", &model.url]);
-    assert!(
-        result.status.success(),
-        "job failed: {}\n{}",
-        std::fs::read_to_string(dir.join("message")).unwrap_or_default(),
-        String::from_utf8_lossy(&result.stderr)
-    );
+    run_job_ok(&config_path, &data, &out, &["--endpoint-url", &model.url]);
     out
 }
 
 /// The output lines by item id.
 fn lines(out: &Path, folder: &str) -> Vec<Json> {
-    std::fs::read_to_string(
-        out.join("asymmetric_shapley_value")
+    read_json_lines(
+        &out.join("asymmetric_shapley_value")
             .join(folder)
             .join("out.jsonl"),
     )
-    .unwrap()
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
 }
 
 /// A record's values: history, related series, statics.
@@ -555,23 +545,10 @@ fn plan_partial_merge_over_item_shards_equals_one_run() {
             ]),
             "partial",
         );
-        states.push(s(&state));
+        states.push(state);
     }
     let merged = dir.path().join("merged");
-    let mut args = vec![
-        "merge".to_string(),
-        "--config".into(),
-        s(&config),
-        "--plan".into(),
-        s(&plan),
-        "--partials".into(),
-    ];
-    args.extend(states);
-    args.extend(["--output".into(), s(&merged)]);
-    ok(
-        openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>()),
-        "merge",
-    );
+    merge_states(&config, &plan, &states, &merged);
     let file = "asymmetric_shapley_value/fine_grained_chronological/out.jsonl";
     assert_eq!(
         std::fs::read(merged.join(file)).unwrap(),

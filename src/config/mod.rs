@@ -8,12 +8,17 @@
 //! strings (`dataset_type`, `agg_method`...) are matched case-insensitively.
 
 mod content_type;
+mod image;
 mod parse;
 mod text;
 mod time_series;
 mod values;
 
 pub use content_type::{ContentType, Mime};
+pub use image::{
+    ImageConfig, ImageModelType, DEFAULT_COMPACTNESS, DEFAULT_NUM_SEGMENTS, IMAGE_CONTENT_TYPES,
+    IMAGE_DATASET_TYPE,
+};
 pub use parse::{diagnose, load, parse, Diagnosis};
 pub use text::{TextConfig, TextGranularity, DEFAULT_MAX_TOP_TOKENS};
 pub use time_series::{
@@ -153,8 +158,8 @@ pub struct ShapConfig {
     pub seed: Option<u64>,
     /// Text features: each unit of a text column is a player.
     pub text_config: Option<TextConfig>,
-    /// Image features (not supported yet).
-    pub image_config: Option<serde_json::Value>,
+    /// Images: each superpixel of an image is a player.
+    pub image_config: Option<ImageConfig>,
     /// Only these features are explained.
     pub features_to_explain: Option<Vec<NameOrIndex>>,
     /// openclarify's extension: stop sampling a row once every value's
@@ -227,12 +232,22 @@ pub struct Predictor {
 impl Predictor {
     /// The request and answer formats: `content_type` (default
     /// `dataset_type`) and `accept_type` (default the content type).
+    ///
+    /// An image job sends `image/jpeg` unless told otherwise, and reads
+    /// the answer to an image as JSON unless `accept_type` says otherwise.
     pub fn wire_types(&self, dataset_type: &Mime) -> (Mime, Mime) {
-        let content = self
-            .content_type
-            .clone()
-            .unwrap_or_else(|| dataset_type.clone());
-        let accept = self.accept_type.clone().unwrap_or_else(|| content.clone());
+        let content = self.content_type.clone().unwrap_or_else(|| {
+            match dataset_type.as_str() == IMAGE_DATASET_TYPE {
+                true => Mime::from(IMAGE_CONTENT_TYPES[0]),
+                false => dataset_type.clone(),
+            }
+        });
+        let accept = self.accept_type.clone().unwrap_or_else(|| {
+            match IMAGE_CONTENT_TYPES.contains(&content.as_str()) {
+                true => Mime::from(ContentType::Json.mime()),
+                false => content.clone(),
+            }
+        });
         (content, accept)
     }
 }
@@ -256,6 +271,12 @@ impl AnalysisConfig {
     pub fn wire_types(&self) -> Option<(Mime, Mime)> {
         let p = self.predictor.as_ref()?;
         Some(p.wire_types(&self.dataset_type))
+    }
+
+    /// The image settings when this is an image job (`dataset_type`
+    /// `application/x-image` with `methods.shap.image_config`).
+    pub fn image_config(&self) -> Option<&ImageConfig> {
+        self.methods.shap.as_ref()?.image_config.as_ref()
     }
 
     /// Whether the job calls the model: explanations always do;

@@ -1,6 +1,6 @@
 //! Reading and validating `analysis_config.json`.
 
-use super::{AnalysisConfig, ContentType};
+use super::{AnalysisConfig, ContentType, IMAGE_CONTENT_TYPES, IMAGE_DATASET_TYPE};
 use crate::error::{JobError, Result};
 use crate::metric_registry::{self, Stage};
 use std::path::Path;
@@ -233,6 +233,71 @@ fn unsupported(path: &str, what: &str) -> JobError {
     ))
 }
 
+/// The rules of an image job (`dataset_type` `application/x-image`): the
+/// image settings, class names, an image content type, and no analysis
+/// that needs a table.
+fn image_problems(c: &AnalysisConfig) -> Vec<JobError> {
+    let image_job = c
+        .methods
+        .shap
+        .as_ref()
+        .and_then(|shap| Some((shap, shap.image_config.as_ref()?)));
+    let Some((shap, image)) = image_job else {
+        return vec![schema(
+            "methods.shap.image_config",
+            format!("is required for dataset_type {IMAGE_DATASET_TYPE:?}: add {{\"model_type\": \"IMAGE_CLASSIFICATION\"}} (or OBJECT_DETECTION) under methods.shap."),
+        )];
+    };
+    let mut errors = image.problems();
+    if shap.text_config.is_some() {
+        errors.push(JobError::client(
+            "methods.shap: text_config and image_config cannot be used together; an image job explains images, so remove text_config.",
+        ));
+    }
+    if shap.features_to_explain.is_some() {
+        errors.push(JobError::client(
+            "methods.shap.features_to_explain cannot be used with image_config; every segment is explained, so remove it.",
+        ));
+    }
+    let m = &c.methods;
+    for (key, set) in [
+        ("methods.pre_training_bias", m.pre_training_bias.is_some()),
+        ("methods.post_training_bias", m.post_training_bias.is_some()),
+        ("methods.pdp", m.pdp.is_some()),
+        (
+            "methods.asymmetric_shapley_value",
+            m.asymmetric_shapley_value.is_some(),
+        ),
+    ] {
+        if set {
+            errors.push(schema(
+                key,
+                format!("needs a table, not images (dataset_type {IMAGE_DATASET_TYPE:?}); run it in a separate job, or remove it."),
+            ));
+        }
+    }
+    if let Some(p) = &c.predictor {
+        if p.label_headers.as_ref().is_none_or(|h| h.is_empty()) {
+            errors.push(schema(
+                "predictor.label_headers",
+                "is required for image jobs: the class names, in the order of the model's scores (classification) or of its class ids (detection).",
+            ));
+        }
+        let (content, _) = p.wire_types(&c.dataset_type);
+        if !IMAGE_CONTENT_TYPES.contains(&content.as_str()) {
+            errors.push(schema(
+                "predictor.content_type",
+                format!(
+                    "{:?} cannot carry an image; use one of {}.",
+                    content.as_str(),
+                    IMAGE_CONTENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    errors
+}
+
 /// The first rule that spans several keys and fails, if any.
 fn validate(c: &AnalysisConfig) -> Result<()> {
     problems(c).into_iter().next().map_or(Ok(()), Err)
@@ -253,7 +318,7 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
     }
     match c.dataset_type.as_str() {
         _ if c.dataset_type.kind().is_some() => {}
-        "application/x-image" => errors.push(unsupported("dataset_type", "application/x-image (computer vision)")),
+        IMAGE_DATASET_TYPE => errors.extend(image_problems(c)),
         "application/sagemakercapturejson" => {
             errors.push(unsupported("dataset_type", "application/sagemakercapturejson (Model Monitor)"))
         }
@@ -279,10 +344,13 @@ fn problems(c: &AnalysisConfig) -> Vec<JobError> {
                 ));
             }
         }
-        if shap.image_config.is_some() {
-            errors.push(unsupported(
+        if shap.image_config.is_some() && c.dataset_type.as_str() != IMAGE_DATASET_TYPE {
+            errors.push(schema(
                 "methods.shap.image_config",
-                "image explainability",
+                format!(
+                    "explains images, so dataset_type must be {IMAGE_DATASET_TYPE:?}, not {:?}.",
+                    c.dataset_type.as_str()
+                ),
             ));
         }
         if shap.baseline.is_some() && shap.num_clusters.is_some() {

@@ -16,6 +16,8 @@
 //! - `faults`: the misbehaviour switches ([`Faults`]).
 //! - `forecaster`: a deterministic forecaster for time-series explanations
 //!   (`--forecast`).
+//! - `vision`: a deterministic image classifier and object detector for
+//!   image explanations (`--vision`).
 
 mod faults;
 mod forecaster;
@@ -25,11 +27,13 @@ mod server;
 #[cfg(test)]
 mod tests;
 mod training;
+mod vision;
 
 pub use faults::Faults;
 pub use forecaster::Forecaster;
 pub use model::{Encoding, Feature, Model, Prediction, RawValue};
 pub use server::serve;
+pub use vision::{Vision, CLASSES as VISION_CLASSES};
 
 /// The German credit data set the demo model trains on, and `openclarify demo` analyses.
 pub const GERMAN_CSV: &str = include_str!("../../test-fixtures/german.csv");
@@ -104,6 +108,11 @@ pub struct DemoModelOptions {
     /// JSON records: start, target, dynamic_feat, cat).
     #[arg(long, value_enum, conflicts_with_all = ["train", "synthetic", "reviews"])]
     pub forecast: Option<Forecaster>,
+    /// Serve an image model instead: `classifier` scores red, green, blue
+    /// from the mean colour; `detector` boxes the bright region of each
+    /// quadrant. Bodies are image/jpeg, image/png or application/x-npy.
+    #[arg(long, value_enum, conflicts_with_all = ["train", "synthetic", "reviews", "forecast"])]
+    pub vision: Option<Vision>,
 }
 
 impl Default for DemoModelOptions {
@@ -162,6 +171,7 @@ pub async fn spawn_local(
         listener,
         model,
         options.forecast,
+        options.vision,
         options.faults(),
         std::future::pending(),
     ));
@@ -188,6 +198,7 @@ pub fn run(options: &DemoModelOptions) -> anyhow::Result<()> {
             listener,
             model,
             options.forecast,
+            options.vision,
             options.faults(),
             termination()?,
         )

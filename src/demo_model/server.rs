@@ -8,6 +8,7 @@ use super::faults::Faults;
 use super::forecaster::Forecaster;
 use super::formats::{read_records, write_predictions, MediaType};
 use super::model::Model;
+use super::vision::Vision;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,6 +28,8 @@ struct ServerState {
     model: Arc<Model>,
     /// When set, invocations are forecast instead of scored by `model`.
     forecaster: Option<Forecaster>,
+    /// When set, invocations are images scored by this model instead.
+    vision: Option<Vision>,
     faults: Faults,
     /// `/invocations` requests received so far; decides which ones the faults hit.
     invocations: AtomicU64,
@@ -34,17 +37,19 @@ struct ServerState {
 
 /// Answers requests on `listener` until `shutdown` completes, then finishes
 /// the requests in flight and returns. With a `forecaster`, invocations
-/// are forecasts.
+/// are forecasts; with `vision`, images.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     model: Arc<Model>,
     forecaster: Option<Forecaster>,
+    vision: Option<Vision>,
     faults: Faults,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = Arc::new(ServerState {
         model,
         forecaster,
+        vision,
         faults,
         invocations: AtomicU64::new(0),
     });
@@ -82,6 +87,13 @@ async fn invoke(
         };
     }
     let header_text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(vision) = state.vision {
+        let content_type = header_text(header::CONTENT_TYPE).unwrap_or("image/jpeg");
+        return match vision.answer(content_type, &body) {
+            Ok(answer) => ([(header::CONTENT_TYPE, "application/json")], answer).into_response(),
+            Err(message) => plain_text(StatusCode::BAD_REQUEST, message),
+        };
+    }
     let Some(request_media) =
         header_text(header::CONTENT_TYPE).map_or(Some(MediaType::Csv), MediaType::parse)
     else {

@@ -30,8 +30,9 @@ const MAGIC: &[u8; 8] = b"OCLARIFY";
 /// type changes. 2: the job plan gained a slot per analysis (bias's says
 /// whether the model supplies the predicted labels). 4: time-series slots
 /// in the job plan and state, plans without a table shard format, and the
-/// text columns and units of the explain plan and state.
-pub const FORMAT_VERSION: u16 = 4;
+/// text columns and units of the explain plan and state. 5: image slots in
+/// the job plan and state.
+pub const FORMAT_VERSION: u16 = 5;
 
 /// The openclarify version that writes and accepts files.
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -110,7 +110,7 @@ pub fn plan(paths: &PlanPaths) -> Result<()> {
                 "This dataset cannot be read in shards: {why}. Run the job on one machine with openclarify run."
             ))
         })?),
-        JobData::TimeSeries(_) => None,
+        JobData::TimeSeries(_) | JobData::Images(_) => None,
     };
     let plan = Plan {
         job: job::plan(&config, &data, &paths.data)?,

@@ -20,6 +20,13 @@ pub enum Encoder {
         /// Template containing `$features`, `$features_kvp` or `$record`.
         template: String,
     },
+    /// `image/jpeg` or `image/png`: each request carries one image, whose
+    /// encoded bytes are the record's one cell.
+    Image,
+    /// `application/x-npy`: a batch of images as one NumPy array of shape
+    /// `(N, height, width, 3)` of bytes; each record is [`npy_record`]'s
+    /// pixels, and every record of a call has the same size.
+    Npy,
     /// `application/json`: `record_template` per record, gathered into
     /// `content_template` at `$records` (or one request per `$record`).
     Json {
@@ -39,6 +46,11 @@ impl Encoder {
         content_template: Option<&str>,
         record_template: Option<&str>,
     ) -> Result<Encoder> {
+        match content_type.as_str() {
+            "image/jpeg" | "image/png" => return Ok(Encoder::Image),
+            "application/x-npy" => return Ok(Encoder::Npy),
+            _ => {}
+        }
         match content_type.kind() {
             Some(ContentType::Csv) => Ok(Encoder::Csv),
             Some(ContentType::JsonLines) => {
@@ -72,7 +84,7 @@ impl Encoder {
 
     /// Whether every request must carry exactly one record.
     pub fn single_record(&self) -> bool {
-        matches!(self, Encoder::Json { single: true, .. })
+        matches!(self, Encoder::Json { single: true, .. } | Encoder::Image)
     }
 
     /// Renders one record (feature values in order, with their names).
@@ -81,6 +93,13 @@ impl Encoder {
             Encoder::Csv => csv_line(values),
             Encoder::JsonLines { template } => render_record(template, values, names).into_bytes(),
             Encoder::Json { record, .. } => render_record(record, values, names).into_bytes(),
+            Encoder::Image | Encoder::Npy => values
+                .iter()
+                .flat_map(|cell| match cell {
+                    CellRef::Text(bytes) => bytes.to_vec(),
+                    _ => Vec::new(),
+                })
+                .collect(),
         }
     }
 
@@ -88,6 +107,8 @@ impl Encoder {
     pub fn body(&self, records: &[&[u8]], names: &[String]) -> Vec<u8> {
         match self {
             Encoder::Csv | Encoder::JsonLines { .. } => records.join(&b'\n'),
+            Encoder::Image => records.first().map_or_else(Vec::new, |r| r.to_vec()),
+            Encoder::Npy => npy_body(records),
             Encoder::Json {
                 content, single, ..
             } => {
@@ -112,6 +133,47 @@ impl Encoder {
             }
         }
     }
+}
+
+/// One image as an `application/x-npy` record: its height and width (4
+/// bytes each, little-endian), then its RGB bytes row by row.
+pub fn npy_record(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(8 + rgb.len());
+    record.extend_from_slice(&height.to_le_bytes());
+    record.extend_from_slice(&width.to_le_bytes());
+    record.extend_from_slice(rgb);
+    record
+}
+
+/// A `.npy` file (format 1.0) holding `records` as one `uint8` array of
+/// shape `(N, height, width, 3)`, the size read from the first record.
+fn npy_body(records: &[&[u8]]) -> Vec<u8> {
+    let size = |r: &[u8], at: usize| {
+        r.get(at..at + 4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let first = records.first().copied().unwrap_or_default();
+    let dict = format!(
+        "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {}, {}, 3), }}",
+        records.len(),
+        size(first, 0),
+        size(first, 4)
+    );
+    // Magic (6) + version (2) + length (2) + dict + padding + newline,
+    // a multiple of 64 bytes as NumPy writes it.
+    let unpadded = 10 + dict.len() + 1;
+    let header_len = unpadded.div_ceil(64) * 64 - 10;
+    let mut body =
+        Vec::with_capacity(10 + header_len + records.iter().map(|r| r.len()).sum::<usize>());
+    body.extend_from_slice(b"\x93NUMPY\x01\x00");
+    body.extend_from_slice(&(header_len as u16).to_le_bytes());
+    body.extend_from_slice(dict.as_bytes());
+    body.resize(10 + header_len - 1, b' ');
+    body.push(b'\n');
+    for record in records {
+        body.extend_from_slice(record.get(8..).unwrap_or_default());
+    }
+    body
 }
 
 fn has_single_record(template: &str) -> bool {
@@ -278,6 +340,31 @@ mod tests {
             String::from_utf8(e.body(&[&r], &names())).unwrap(),
             "{\"instances\": [[0,1]], \"feature_names\": [\"A\",\"B\"]}"
         );
+    }
+
+    #[test]
+    fn npy_batches_are_one_array_as_numpy_writes_it() {
+        let e = Encoder::new(&Mime::from("application/x-npy"), None, None).unwrap();
+        assert!(!e.single_record());
+        let a = npy_record(2, 1, &[1, 2, 3, 4, 5, 6]);
+        let b = npy_record(2, 1, &[7, 8, 9, 10, 11, 12]);
+        let body = e.body(&[&a, &b], &[]);
+        // numpy.save of numpy.arange(1, 13, dtype=numpy.uint8).reshape(2, 1, 2, 3):
+        // a 128-byte header (the dict padded with spaces to a 64-byte multiple), then the bytes.
+        let header = b"\x93NUMPY\x01\x00\x76\x00{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 2, 3), }";
+        assert_eq!(&body[..header.len()], header);
+        assert_eq!(body.len(), 128 + 12);
+        assert_eq!(body[127], b'\n');
+        assert_eq!(&body[128..], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    }
+
+    #[test]
+    fn an_image_request_is_the_image_alone() {
+        let e = Encoder::new(&Mime::from("image/png"), None, None).unwrap();
+        assert!(e.single_record());
+        let cell = Cell::Text(b"\x89PNG".as_slice().into());
+        let record = e.record(&refs(std::slice::from_ref(&cell)), &[]);
+        assert_eq!(e.body(&[&record], &[]), b"\x89PNG");
     }
 
     #[test]

@@ -68,6 +68,22 @@ pub enum Block {
     Table(Table),
     /// A chart.
     Chart(Chart),
+    /// Pictures side by side (an image's heat maps).
+    Gallery {
+        /// The pictures, in reading order.
+        tiles: Vec<Tile>,
+    },
+}
+
+/// One picture of a [`Block::Gallery`].
+#[derive(Debug, Serialize)]
+pub struct Tile {
+    /// What it shows.
+    pub caption: String,
+    /// The file, relative to the report (the notebook links it).
+    pub file: String,
+    /// The picture itself as a `data:` URI (the HTML page embeds it).
+    pub data_uri: String,
 }
 
 /// A table of text cells.

@@ -33,6 +33,7 @@ pub mod findings;
 pub mod fonts;
 pub mod guide;
 pub mod html;
+pub mod images;
 pub mod local_charts;
 pub mod local_explanations;
 pub mod local_shap;
@@ -215,6 +216,7 @@ pub fn write_reports(
     });
     let title = config.title.as_deref().unwrap_or(DEFAULT_TITLE);
     let mut report = document::build(analysis, local.as_ref(), summary, title);
+    report.sections.extend(images::section(analysis, out_dir));
     if let Some(text) = text::text_section(analysis, out_dir) {
         let after_shap = report
             .sections

@@ -43,6 +43,11 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
                     );
                     cells.code(&table_code(table), vec![output]);
                 }
+                Block::Gallery { tiles } => cells.markdown.extend(
+                    tiles
+                        .iter()
+                        .map(|t| format!("![{}]({})", escape(&t.caption), t.file)),
+                ),
                 Block::Chart(chart) => {
                     let output = display(
                         json!({"image/svg+xml": chart.svg.markup, "text/plain": chart.caption}),

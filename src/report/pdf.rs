@@ -299,6 +299,14 @@ fn layout(report: &Report) -> Result<Pages> {
                     table(&mut pages, t);
                     pages.gap(8.0);
                 }
+                Block::Gallery { tiles } => {
+                    // The PDF names the pictures; the HTML page shows them.
+                    for tile in tiles {
+                        let line = format!("{}: {}", tile.caption, tile.file);
+                        pages.text(&line, BODY, Weight::Regular, MUTED, MARGIN, CONTENT_WIDTH);
+                    }
+                    pages.gap(4.0);
+                }
                 Block::Chart(c) => {
                     chart(&mut pages, &c.svg)?;
                     pages.text(

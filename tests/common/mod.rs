@@ -62,6 +62,27 @@ pub fn run_job_with(config: &Path, data: &Path, out: &Path, extra: &[&str]) -> O
     openclarify(&args)
 }
 
+/// [`run_job_with`] that must succeed: panics with the failure file's
+/// sentence and stderr otherwise.
+pub fn run_job_ok(config: &Path, data: &Path, out: &Path, extra: &[&str]) {
+    let result = run_job_with(config, data, out, extra);
+    assert!(
+        result.status.success(),
+        "job failed: {}\n{}",
+        std::fs::read_to_string(out.parent().unwrap().join("message")).unwrap_or_default(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+/// The objects of a JSON Lines file, in order.
+pub fn read_json_lines(path: &Path) -> Vec<Json> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// `openclarify demo-model` running on a free loopback port; stopped on drop.
 pub struct DemoModel {
     child: std::process::Child,
@@ -105,6 +126,28 @@ impl Drop for DemoModel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `openclarify merge` of the `states` files, in that order, into `out`;
+/// panics with its stderr when it fails.
+pub fn merge_states(config: &Path, plan: &Path, states: &[PathBuf], out: &Path) {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let mut args = vec![
+        "merge".to_string(),
+        "--config".into(),
+        path(config),
+        "--plan".into(),
+        path(plan),
+        "--partials".into(),
+    ];
+    args.extend(states.iter().map(|p| path(p)));
+    args.extend(["--output".into(), path(out)]);
+    let done = openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        done.status.success(),
+        "merge: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
 }
 
 /// A loopback port nothing listens on right now.
