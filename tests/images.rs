@@ -375,45 +375,12 @@ fn shards_of_images_merged_in_any_order_write_what_run_writes() {
     );
     let config_path = d.join("analysis_config.json");
     let plan = d.join("plan.bin");
-    let ok = |output: std::process::Output, what: &str| {
-        assert!(
-            output.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    ok(
-        openclarify(&[
-            "plan",
-            "--config",
-            &s(&config_path),
-            "--data",
-            &s(&d.join("images")),
-            "--output",
-            &s(&plan),
-        ]),
-        "plan",
-    );
+    plan_job(&config_path, &d.join("images"), &plan);
     let mut states = Vec::new();
     for shard in ["shard2", "shard1"] {
         let state = d.join(format!("{shard}.state"));
-        ok(
-            openclarify(&[
-                "partial",
-                "--config",
-                &s(&config_path),
-                "--plan",
-                &s(&plan),
-                "--data",
-                &s(&d.join(shard)),
-                "--output",
-                &s(&state),
-                "--endpoint-url",
-                &model.url,
-            ]),
-            shard,
-        );
+        let endpoint = ["--endpoint-url", model.url.as_str()];
+        partial_state(&config_path, &plan, &d.join(shard), &state, &endpoint);
         states.push(state);
     }
     let merged = d.join("merged");

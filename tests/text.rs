@@ -341,18 +341,8 @@ fn shards_merged_give_what_one_run_gives() {
     let (_single, out) = run_ok(&model, &config, &data);
     let dir = tempfile::tempdir().unwrap();
     let [config_path, data_dir, _] = folder(dir.path(), &config, &data);
-    let s = |p: &Path| p.to_str().unwrap().to_string();
     let plan = dir.path().join("plan");
-    let planned = openclarify(&[
-        "plan",
-        "--config",
-        &s(&config_path),
-        "--data",
-        &s(&data_dir.join("reviews.csv")),
-        "--output",
-        &s(&plan),
-    ]);
-    assert!(planned.status.success(), "{planned:?}");
+    plan_job(&config_path, &data_dir.join("reviews.csv"), &plan);
     let lines: Vec<&str> = data.lines().collect();
     let mut partials = Vec::new();
     for (i, (range, offset)) in [(1..6, 0), (6..lines.len(), 5)].into_iter().enumerate() {
@@ -360,24 +350,16 @@ fn shards_merged_give_what_one_run_gives() {
         let body: String = lines[range].iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(&shard, body).unwrap();
         let partial = dir.path().join(format!("partial{i}"));
-        let done = openclarify(&[
-            "partial",
-            "--config",
-            &s(&config_path),
-            "--plan",
-            &s(&plan),
-            "--data",
-            &s(&shard),
+        let offset = offset.to_string();
+        let extra = [
             "--row-offset",
-            &offset.to_string(),
+            &offset,
             "--header",
             "no",
-            "--output",
-            &s(&partial),
             "--endpoint-url",
             &model.url,
-        ]);
-        assert!(done.status.success(), "{done:?}");
+        ];
+        partial_state(&config_path, &plan, &shard, &partial, &extra);
         partials.push(partial);
     }
     let merged = dir.path().join("merged");

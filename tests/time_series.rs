@@ -503,48 +503,15 @@ fn plan_partial_merge_over_item_shards_equals_one_run() {
     let single = run(dir.path(), &model, &items, "item_records", asv.clone());
     let config = dir.path().join("analysis_config.json");
     let data = dir.path().join("data.json");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
     let plan = dir.path().join("plan");
-    let ok = |o: std::process::Output, what: &str| {
-        assert!(
-            o.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
-    ok(
-        openclarify(&[
-            "plan",
-            "--config",
-            &s(&config),
-            "--data",
-            &s(&data),
-            "--output",
-            &s(&plan),
-        ]),
-        "plan",
-    );
+    plan_job(&config, &data, &plan);
     let mut states = Vec::new();
     for (i, shard_items) in [&items[2..], &items[..2]].iter().enumerate() {
         let shard = dir.path().join(format!("shard{i}.json"));
         std::fs::write(&shard, dataset(shard_items, "item_records").0.to_string()).unwrap();
         let state = dir.path().join(format!("state{i}"));
-        ok(
-            openclarify(&[
-                "partial",
-                "--config",
-                &s(&config),
-                "--plan",
-                &s(&plan),
-                "--data",
-                &s(&shard),
-                "--output",
-                &s(&state),
-                "--endpoint-url",
-                &model.url,
-            ]),
-            "partial",
-        );
+        let endpoint = ["--endpoint-url", model.url.as_str()];
+        partial_state(&config, &plan, &shard, &state, &endpoint);
         states.push(state);
     }
     let merged = dir.path().join("merged");

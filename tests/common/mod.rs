@@ -142,11 +142,9 @@ pub fn merge_states(config: &Path, plan: &Path, states: &[PathBuf], out: &Path) 
     ];
     args.extend(states.iter().map(|p| path(p)));
     args.extend(["--output".into(), path(out)]);
-    let done = openclarify(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        done.status.success(),
-        "merge: {}",
-        String::from_utf8_lossy(&done.stderr)
+    succeed(
+        "merge",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
 }
 
@@ -228,17 +226,38 @@ pub fn demo_config(dir: &Path, methods: &[&str]) -> PathBuf {
 /// `openclarify plan` of `config` over german credit into `plan`, which
 /// must succeed; the `partial` tests start from it.
 pub fn plan_german(config: &Path, plan: &Path) {
-    let german = fixtures().join("german.csv");
-    let planned = openclarify(&[
-        "plan",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        german.to_str().unwrap(),
-        "--output",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(planned.status.success(), "{planned:?}");
+    plan_job(config, &fixtures().join("german.csv"), plan);
+}
+
+/// `openclarify plan` of `config` over `data` into `plan`; panics with its
+/// stderr when it fails.
+pub fn plan_job(config: &Path, data: &Path, plan: &Path) {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let args = ["plan", "--config", &path(config), "--data", &path(data)];
+    succeed("plan", &[&args[..], &["--output", &path(plan)]].concat());
+}
+
+/// `openclarify partial` of the shard `data` into `state` with `extra`
+/// arguments (the model's URL, a row offset); panics with its stderr when
+/// it fails.
+pub fn partial_state(config: &Path, plan: &Path, data: &Path, state: &Path, extra: &[&str]) {
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let (config, plan, data, state) = (path(config), path(plan), path(data), path(state));
+    let args = [
+        "partial", "--config", &config, "--plan", &plan, "--data", &data, "--output", &state,
+    ];
+    succeed("partial", &[&args[..], extra].concat());
+}
+
+/// Runs `openclarify` with `args`; panics with `what` and its stderr when
+/// it fails.
+fn succeed(what: &str, args: &[&str]) {
+    let done = openclarify(args);
+    assert!(
+        done.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
 }
 
 /// Every file under `dir` (none when it does not exist) with its contents,
