@@ -392,6 +392,10 @@ pub struct RowExplanation {
 pub struct KernelShap<T> {
     baseline: Vec<Vec<T>>,
     settings: KernelShapSettings,
+    /// Per feature and baseline row, the first baseline row with an equal
+    /// value there: which records of different games are the same record
+    /// ([`RecordIdentity`]) does not depend on the explained row.
+    baseline_classes: Vec<Vec<u32>>,
 }
 
 impl<T: Clone + PartialEq> KernelShap<T> {
@@ -403,7 +407,22 @@ impl<T: Clone + PartialEq> KernelShap<T> {
             baseline.iter().all(|row| row.len() == baseline[0].len()),
             "baseline rows have one value per feature"
         );
-        KernelShap { baseline, settings }
+        let baseline_classes = (0..baseline[0].len())
+            .map(|j| {
+                (0..baseline.len())
+                    .map(|b| {
+                        (0..b)
+                            .find(|&a| baseline[a][j] == baseline[b][j])
+                            .unwrap_or(b) as u32
+                    })
+                    .collect()
+            })
+            .collect();
+        KernelShap {
+            baseline,
+            settings,
+            baseline_classes,
+        }
     }
 
     /// An explainer with the same settings over another baseline: a text
@@ -521,8 +540,9 @@ impl<T: Clone + PartialEq> KernelShap<T> {
     /// the row's own stream afresh, so the plan depends only on the seed
     /// and the row.
     fn games_per_baseline_row(&self, row: &[T], records: usize, rng: &ChaCha8Rng) -> Vec<Game> {
+        let identity = RecordIdentity::new(row, &self.baseline, &self.baseline_classes);
         let players: Vec<Vec<usize>> = (0..self.baseline.len())
-            .map(|b| Game::players(row, &self.baseline, &[b]))
+            .map(|b| identity.players(b))
             .collect();
         let needs: Vec<usize> = players
             .iter()
@@ -531,7 +551,6 @@ impl<T: Clone + PartialEq> KernelShap<T> {
                 m => proper_coalition_count(m).unwrap_or(usize::MAX),
             })
             .collect();
-        let identity = RecordIdentity::new(row, &self.baseline);
         let mut shares = records;
         let mut planned: Option<Vec<Game>> = None;
         for _ in 0..MAX_BUDGET_ROUNDS {
@@ -682,19 +701,27 @@ struct RecordIdentity {
 }
 
 impl RecordIdentity {
-    fn new<T: PartialEq>(row: &[T], baseline: &[Vec<T>]) -> Self {
+    /// The identity of `row`'s records, from the baseline's own classes
+    /// ([`KernelShap`]'s `baseline_classes`).
+    fn new<T: PartialEq>(row: &[T], baseline: &[Vec<T>], baseline_classes: &[Vec<u32>]) -> Self {
         let classes = (0..row.len())
             .map(|j| {
-                (0..baseline.len())
-                    .map(|b| {
-                        let value = &baseline[b][j];
-                        (*value != row[j])
-                            .then(|| (0..b).find(|&a| baseline[a][j] == *value).unwrap_or(b) as u32)
-                    })
+                let differs = |b: usize| baseline[b][j] != row[j];
+                let classes = baseline_classes[j].iter().enumerate();
+                classes
+                    .map(|(b, &class)| differs(b).then_some(class))
                     .collect()
             })
             .collect();
         RecordIdentity { classes }
+    }
+
+    /// The players of baseline row `b`'s game: the features where that row
+    /// differs from the explained one.
+    fn players(&self, b: usize) -> Vec<usize> {
+        (0..self.classes.len())
+            .filter(|&j| self.classes[j][b].is_some())
+            .collect()
     }
 
     /// The number of distinct records the games' coalitions make.
