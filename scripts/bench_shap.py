@@ -19,9 +19,7 @@ and numpy's seed 0; openclarify runs `openclarify run` with seed 0.
 """
 import argparse
 import csv
-import itertools
 import json
-import math
 import multiprocessing
 import subprocess
 import time
@@ -31,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from shapley_exact import coalition_masks, shapley_values
 
 
 def german(path):
@@ -95,19 +95,11 @@ def rows_served(endpoint):
 def exact_values(predict, X, B):
     """Shapley values from the definition, v(S) = mean over baseline rows."""
     m = X.shape[1]
-    masks = np.array(list(itertools.product([0, 1], repeat=m)), dtype=bool)
-    index = {tuple(mask): i for i, mask in enumerate(masks)}
-    weights = [math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)]
+    masks = coalition_masks(m)
     out = np.zeros_like(X)
     for r, x in enumerate(X):
         Z = np.where(masks[:, None, :], x[None, None, :], B[None, :, :]).reshape(-1, m)
-        v = predict(Z).reshape(len(masks), len(B)).mean(1)
-        for i in range(m):
-            for mi, mask in enumerate(masks):
-                if mask[i]:
-                    without = mask.copy()
-                    without[i] = False
-                    out[r, i] += weights[mask.sum() - 1] * (v[mi] - v[index[tuple(without)]])
+        out[r] = shapley_values(predict(Z).reshape(len(masks), len(B)).mean(1), m)
     return out
 
 

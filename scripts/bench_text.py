@@ -18,7 +18,6 @@ import argparse
 import csv
 import io
 import json
-import math
 import random
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+
+from shapley_exact import coalition_masks, shapley_values
 
 FILLER = ("the a this it was is and i my for with to of on very so really too quite "
           "dress shirt shoes bag fabric size colour fit delivery price seller box").split()
@@ -120,16 +121,8 @@ def run_openclarify(a, work, texts, num_samples, endpoint=None):
 def exact_values(endpoint, text, units):
     """Shapley values by enumerating every coalition of the units."""
     m = len(units)
-    masks = [[(c >> i) & 1 for i in range(m)] for c in range(1 << m)]
-    v = post(endpoint, [render(text, units, z) for z in masks])
-    factorial = [math.factorial(k) for k in range(m + 1)]
-    phi = np.zeros(m)
-    for i in range(m):
-        for c in range(1 << m):
-            if not (c >> i) & 1:
-                size = bin(c).count("1")
-                phi[i] += factorial[size] * factorial[m - size - 1] / factorial[m] * (v[c | (1 << i)] - v[c])
-    return phi
+    v = post(endpoint, [render(text, units, z) for z in coalition_masks(m)])
+    return shapley_values(v, m)
 
 
 def main():

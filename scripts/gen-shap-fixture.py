@@ -19,13 +19,13 @@ shap's l1_reg is turned off: Clarify documents no feature selection, and with
 Usage: scripts/venv.sh && .venv/bin/python scripts/gen-shap-fixture.py
        (any Python with shap==0.46 and numpy works)
 """
-import itertools
 import json
-import math
 import os
 
 import numpy as np
 import shap
+
+from shapley_exact import coalition_masks, shapley_values
 
 
 def make_model(W, V):
@@ -47,24 +47,11 @@ def link_fn(name):
 
 
 def brute_force(f, x, baseline, link):
-    """Shapley values from the definition, v(S) = link(mean_b f(x_S, b_rest))."""
+    """Shapley values from the definition, v(S) = link(mean_b f(x_S, b_rest)); one row per output."""
     M = len(x)
-    values = {}
-    for mask in itertools.product([0, 1], repeat=M):
-        z = np.where(np.array(mask, dtype=bool)[None, :], x[None, :], baseline)
-        values[mask] = link(f(z).mean(axis=0))
-    K = values[tuple([0] * M)].shape[0]
-    phi = np.zeros((K, M))
-    for i in range(M):
-        for mask, v in values.items():
-            if mask[i]:
-                continue
-            s = sum(mask)
-            w = math.factorial(s) * math.factorial(M - s - 1) / math.factorial(M)
-            with_i = list(mask)
-            with_i[i] = 1
-            phi[:, i] += w * (values[tuple(with_i)] - v)
-    return phi
+    masks = coalition_masks(M)
+    values = [link(f(np.where(mask[None, :], x[None, :], baseline)).mean(axis=0)) for mask in masks]
+    return shapley_values(values, M).T
 
 
 def run_case(rng, M, n_rows, n_baseline, nsamples, link, equal_feature=None):
