@@ -54,6 +54,10 @@ pub fn parameters(config: &AnalysisConfig) -> Vec<(String, String)> {
             Some(serde_json::Value::String(uri)) => uri.clone(),
             Some(serde_json::Value::Array(rows)) => format!("{} rows given inline", rows.len()),
             Some(other) => other.to_string(),
+            // An image job masks with noise, not with a computed baseline.
+            None if shap.image_config.is_some() => {
+                "none given: absent superpixels show white noise seeded by shap.seed".into()
+            }
             None => format!(
                 "computed from the dataset (k-means, {} clusters)",
                 shap.num_clusters
@@ -142,5 +146,21 @@ mod tests {
         assert_eq!(found["pdp.features"], "top 3 by SHAP");
         assert_eq!(found["probability_threshold"], "0.5");
         assert_eq!(found["facet[1]"], "age: 40");
+    }
+
+    #[test]
+    fn an_image_job_without_a_baseline_says_it_masks_with_noise() {
+        let config: AnalysisConfig = serde_json::from_value(serde_json::json!({
+            "dataset_type": "application/x-image",
+            "methods": {"shap": {"image_config": {"model_type": "IMAGE_CLASSIFICATION"}}},
+            "predictor": {"endpoint_name": "vision", "label_headers": ["a", "b"]}
+        }))
+        .unwrap();
+        let found: std::collections::HashMap<String, String> =
+            parameters(&config).into_iter().collect();
+        assert_eq!(
+            found["shap.baseline"],
+            "none given: absent superpixels show white noise seeded by shap.seed"
+        );
     }
 }
